@@ -1,0 +1,131 @@
+"""Binary sensors: Frigate availability per entry, and one sensor per rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+)
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import DOMAIN, SUBENTRY_RULE
+from .engine import STATS_KEY, Engine
+from .entity import MANUFACTURER, EngineEntity, entry_device, rule_device_identifier
+
+if TYPE_CHECKING:
+    from . import FrigateRulesConfigEntry
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: FrigateRulesConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Availability now; rule sensors now and whenever a rule is added later."""
+    engine = entry.runtime_data.engine
+    async_add_entities([FrigateAvailabilitySensor(entry, engine)])
+
+    @callback
+    def add_rule(subentry: ConfigSubentry) -> None:
+        async_add_entities(
+            [RuleBinarySensor(entry, engine, subentry)],
+            config_subentry_id=subentry.subentry_id,
+        )
+
+    entry.runtime_data.add_rule_entity = add_rule
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == SUBENTRY_RULE and subentry.subentry_id in engine.rules:
+            add_rule(subentry)
+
+
+class FrigateAvailabilitySensor(EngineEntity, BinarySensorEntity):
+    """Whether Frigate is reachable: MQTT link, `available` topic, recent messages."""
+
+    _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_translation_key = "frigate_availability"
+
+    def __init__(self, entry: FrigateRulesConfigEntry, engine: Engine) -> None:
+        super().__init__(engine, STATS_KEY)
+        self._attr_unique_id = f"{entry.entry_id}_availability"
+        self._attr_device_info = entry_device(entry)
+
+    @property
+    def is_on(self) -> bool:
+        """On while Frigate is considered available."""
+        return self.engine.frigate_available
+
+
+class RuleBinarySensor(EngineEntity, BinarySensorEntity):
+    """On while the rule holds; its attributes say why (DESIGN 4.4)."""
+
+    _attr_name = None
+    _attr_translation_key = "rule"
+
+    def __init__(
+        self,
+        entry: FrigateRulesConfigEntry,
+        engine: Engine,
+        subentry: ConfigSubentry,
+    ) -> None:
+        super().__init__(engine, subentry.subentry_id)
+        self.rule_id = subentry.subentry_id
+        self._attr_unique_id = f"{entry.entry_id}_{subentry.subentry_id}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={rule_device_identifier(entry.entry_id, subentry.subentry_id)},
+            name=subentry.title,
+            manufacturer=MANUFACTURER,
+            model="Rule",
+            entry_type=DeviceEntryType.SERVICE,
+            via_device=(DOMAIN, entry.entry_id),
+        )
+        self._last_written: tuple[Any, ...] | None = None
+
+    @property
+    def is_on(self) -> bool:
+        """The rule's latest evaluation."""
+        evaluation = self.engine.evaluations.get(self.rule_id)
+        return evaluation is not None and evaluation.matched
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Why the rule is in its state."""
+        rule = self.engine.rules.get(self.rule_id)
+        evaluation = self.engine.evaluations.get(self.rule_id)
+        last = self.engine.last_matched.get(self.rule_id)
+        observation = evaluation.observation if evaluation else None
+        return {
+            "rule_id": self.rule_id,
+            "cameras": list(rule.cameras) if rule else [],
+            "camera": evaluation.camera if evaluation else None,
+            "confidence_pct": _round(evaluation.confidence_pct) if evaluation else None,
+            "aggregation": str(rule.aggregation) if rule else None,
+            "event_id": observation.event_id if observation else None,
+            "label": observation.label if observation else None,
+            "zones": list(observation.zones) if observation else [],
+            "detections": evaluation.candidates if evaluation else 0,
+            "reason": str(evaluation.reason) if evaluation else None,
+            "last_matched": datetime.fromtimestamp(last, UTC).isoformat() if last else None,
+        }
+
+    @callback
+    def _refresh(self) -> None:
+        """Write only when something a user can see changed."""
+        snapshot = (self.is_on, tuple(self.extra_state_attributes.items()))
+        if snapshot == self._last_written:
+            return
+        self._last_written = snapshot
+        self.async_write_ha_state()
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

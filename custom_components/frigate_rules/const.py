@@ -1,0 +1,45 @@
+"""Names and defaults from the product contract (DESIGN 4.1, 4.2)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "frigate_rules"
+LOGGER = logging.getLogger(__package__)
+
+SUBENTRY_RULE: Final = "rule"
+EVENT_ALERT: Final = "frigate_rules_alert"
+
+# Entry data
+CONF_TOPIC_PREFIX: Final = "topic_prefix"
+CONF_FRIGATE_URL: Final = "frigate_url"
+
+# Entry options
+CONF_RETENTION_SECONDS: Final = "retention_seconds"
+CONF_MAX_OBSERVATIONS: Final = "max_observations"
+CONF_AVAILABILITY_GRACE_SECONDS: Final = "availability_grace_seconds"
+
+DEFAULT_RETENTION_SECONDS: Final = 600
+DEFAULT_MAX_OBSERVATIONS: Final = 50_000
+DEFAULT_AVAILABILITY_GRACE_SECONDS: Final = 180
+
+# (min, max) per numeric option; checked in the flow so errors are translated.
+OPTION_RANGES: Final[dict[str, tuple[int, int]]] = {
+    CONF_RETENTION_SECONDS: (10, 86_400),
+    CONF_MAX_OBSERVATIONS: (1_000, 1_000_000),
+    CONF_AVAILABILITY_GRACE_SECONDS: (0, 3_600),
+}
+OPTION_DEFAULTS: Final[dict[str, int]] = {
+    CONF_RETENTION_SECONDS: DEFAULT_RETENTION_SECONDS,
+    CONF_MAX_OBSERVATIONS: DEFAULT_MAX_OBSERVATIONS,
+    CONF_AVAILABILITY_GRACE_SECONDS: DEFAULT_AVAILABILITY_GRACE_SECONDS,
+}
+
+# Diagnostics keep this many recent items.
+DIAG_PARSE_FAILURES: Final = 20
+DIAG_OBSERVATIONS: Final = 50
+
+# Diagnostic counter entities are written at most this often (seconds): they change
+# on every message and must not flood the state machine and the recorder.
+STATS_WRITE_INTERVAL: Final = 1.0

@@ -1,0 +1,81 @@
+"""Diagnostics download: configuration (redacted), buffer, counters, recent input."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_FRIGATE_URL, DIAG_OBSERVATIONS
+
+if TYPE_CHECKING:
+    from . import FrigateRulesConfigEntry
+
+TO_REDACT = {
+    "password",
+    "username",
+    "broker_password",
+    "broker_username",
+    "client_key",
+    "client_cert",
+    "certificate",
+    CONF_FRIGATE_URL,
+}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: FrigateRulesConfigEntry
+) -> dict[str, Any]:
+    """Everything needed to understand why a rule did or did not fire."""
+    engine = entry.runtime_data.engine
+    return {
+        "entry": {
+            "title": entry.title,
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": async_redact_data(dict(entry.options), TO_REDACT),
+        },
+        "rules": {
+            rule_id: {
+                "name": rule.name,
+                "config": async_redact_data(dict(entry.subentries[rule_id].data), TO_REDACT),
+                "evaluation": _evaluation(engine, rule_id),
+            }
+            for rule_id, rule in engine.rules.items()
+        },
+        "availability": {
+            "available": engine.frigate_available,
+            **asdict(engine.availability),
+        },
+        "counters": {
+            "messages_received": engine.messages_received,
+            "parse_errors": engine.parse_errors,
+            "observations_buffered": len(engine.buffer),
+            "observations_dropped": engine.buffer.dropped,
+            "observations_expired": engine.buffer.expired,
+            "last_observation_at": engine.last_observation_at,
+        },
+        "buffer": {
+            "retention_seconds": engine.buffer.retention_seconds,
+            "max_observations": engine.buffer.max_observations,
+            "size_by_camera": engine.buffer.size_by_camera(),
+            "zones_seen": {c: sorted(z) for c, z in engine.buffer.zones_seen.items()},
+        },
+        "parse_failures": [asdict(failure) for failure in engine.parse_failures],
+        "observations": [asdict(o) for o in engine.buffer.latest(DIAG_OBSERVATIONS)],
+    }
+
+
+def _evaluation(engine: Any, rule_id: str) -> dict[str, Any] | None:
+    evaluation = engine.evaluations.get(rule_id)
+    if evaluation is None:
+        return None
+    return {
+        "matched": evaluation.matched,
+        "reason": str(evaluation.reason),
+        "camera": evaluation.camera,
+        "confidence_pct": evaluation.confidence_pct,
+        "candidates": evaluation.candidates,
+        "next_change_at": evaluation.next_change_at,
+    }

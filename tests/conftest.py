@@ -1,0 +1,105 @@
+"""Shared fixtures: custom integrations enabled, MQTT mocked, a setup helper."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.frigate_rules.const import CONF_TOPIC_PREFIX, DOMAIN, SUBENTRY_RULE
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ENTRY_ID = "01JFRIGATERULESENTRY0000001"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/frigate_rules."""
+
+
+@pytest.fixture(autouse=True)
+def cancel_mqtt_misc_timer(request: pytest.FixtureRequest) -> Generator[None]:
+    """Cancel the mocked MQTT client's 1 s paho housekeeping timer at teardown.
+
+    With HA 2025.4's `mqtt_mock` that timer outlives the test and fails the
+    lingering-timer check; cancelling exactly that handle keeps the check on for
+    everything else (including our own timers).
+    """
+    yield
+    if "hass" not in request.fixturenames:
+        return
+    hass: HomeAssistant = request.getfixturevalue("hass")
+    mqtt_data = hass.data.get("mqtt")
+    client = getattr(mqtt_data, "client", None)
+    timer = getattr(client, "_misc_timer", None)
+    if timer is not None:
+        timer.cancel()
+        client._misc_timer = None  # type: ignore[union-attr]
+
+
+def fixture_lines(name: str) -> list[dict[str, Any]]:
+    """The JSONL lines of a Frigate fixture."""
+    with (FIXTURES / name).open() as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def wire_payload(line: dict[str, Any]) -> str:
+    """The payload of a fixture line as Frigate puts it on the wire."""
+    payload = line["payload"]
+    return payload if isinstance(payload, str) else json.dumps(payload)
+
+
+def rule_subentry(
+    name: str = "Backyard person", subentry_id: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """`subentries_data` item for MockConfigEntry."""
+    data: dict[str, Any] = {"name": name, "cameras": ["backyard"], **overrides}
+    item: dict[str, Any] = {
+        "data": data,
+        "subentry_type": SUBENTRY_RULE,
+        "title": name,
+        "unique_id": None,
+    }
+    if subentry_id is not None:
+        item["subentry_id"] = subentry_id
+    return item
+
+
+def make_entry(
+    prefix: str = "frigate",
+    options: dict[str, Any] | None = None,
+    rules: list[dict[str, Any]] | None = None,
+    frigate_url: str | None = None,
+) -> MockConfigEntry:
+    """A frigate_rules entry, not yet added to hass."""
+    data: dict[str, Any] = {CONF_TOPIC_PREFIX: prefix}
+    if frigate_url:
+        data["frigate_url"] = frigate_url
+    return MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=ENTRY_ID,
+        title=f"Frigate ({prefix})",
+        unique_id=prefix,
+        data=data,
+        options=options or {},
+        subentries_data=rules or [],
+    )
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """Add and set up an entry, failing loudly if setup does not succeed."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+@pytest.fixture
+def entry() -> Generator[MockConfigEntry]:
+    """A default entry on prefix `frigate`."""
+    return make_entry()

@@ -1,0 +1,196 @@
+"""Config flow (user, reconfigure) and options flow: every step, error and abort."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant import config_entries
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from custom_components.frigate_rules.const import DOMAIN
+
+from .conftest import make_entry, setup_entry
+
+
+async def start_user_flow(hass: HomeAssistant) -> dict[str, Any]:
+    return await hass.config_entries.flow.async_init(  # type: ignore[return-value]
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+
+
+async def test_user_flow_creates_entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
+    result = await start_user_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"topic_prefix": " frigate/ ", "frigate_url": "http://frigate:5000/"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Frigate (frigate)"
+    assert result["data"] == {"topic_prefix": "frigate", "frigate_url": "http://frigate:5000"}
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.unique_id == "frigate"
+
+
+async def test_user_flow_without_url(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
+    result = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"topic_prefix": "nvr/frigate"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {"topic_prefix": "nvr/frigate"}
+
+
+@pytest.mark.parametrize(
+    ("user_input", "errors"),
+    [
+        ({"topic_prefix": "frig+ate"}, {"topic_prefix": "invalid_topic_prefix"}),
+        ({"topic_prefix": "frigate/#"}, {"topic_prefix": "invalid_topic_prefix"}),
+        ({"topic_prefix": "a//b"}, {"topic_prefix": "invalid_topic_prefix"}),
+        ({"topic_prefix": "  "}, {"topic_prefix": "invalid_topic_prefix"}),
+        ({"topic_prefix": "frigate", "frigate_url": "frigate:5000"}, {"frigate_url": "invalid_url"}),
+        ({"topic_prefix": "frigate", "frigate_url": "ftp://frigate"}, {"frigate_url": "invalid_url"}),
+    ],
+)
+async def test_user_flow_errors_then_recovers(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    user_input: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    result = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"topic_prefix": "frigate"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_user_flow_already_configured(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    make_entry().add_to_hass(hass)
+    result = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"topic_prefix": "frigate"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_user_flow_requires_mqtt(hass: HomeAssistant) -> None:
+    result = await start_user_flow(hass)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "mqtt_not_configured"
+
+
+async def test_reconfigure_changes_prefix_and_url(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = await setup_entry(hass, make_entry(frigate_url="http://old:5000"))
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"topic_prefix": "nvr", "frigate_url": "bad"}
+    )
+    assert result["errors"] == {"frigate_url": "invalid_url"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"topic_prefix": "nvr", "frigate_url": "https://nvr.local"}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {"topic_prefix": "nvr", "frigate_url": "https://nvr.local"}
+    assert entry.unique_id == "nvr"
+    assert entry.title == "Frigate (nvr)"
+    assert entry.runtime_data.engine.prefix == "nvr"
+
+
+async def test_reconfigure_keeps_own_prefix(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = await setup_entry(hass, make_entry(frigate_url="http://old:5000"))
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"topic_prefix": "frigate"}
+    )
+    await hass.async_block_till_done()
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {"topic_prefix": "frigate"}
+
+
+async def test_reconfigure_to_taken_prefix_aborts(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    MockConfigEntry(domain=DOMAIN, unique_id="other", data={"topic_prefix": "other"}).add_to_hass(
+        hass
+    )
+    entry = await setup_entry(hass, make_entry())
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"topic_prefix": "other"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data["topic_prefix"] == "frigate"
+
+
+async def test_options_flow_saves_values(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = await setup_entry(hass, make_entry())
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    assert result["description_placeholders"]["retention_seconds_max"] == "86400"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"retention_seconds": 1200, "max_observations": 5000.0, "availability_grace_seconds": 0},
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {
+        "retention_seconds": 1200,
+        "max_observations": 5000,
+        "availability_grace_seconds": 0,
+    }
+    assert entry.runtime_data.engine.buffer.max_observations == 5000
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("retention_seconds", 9, "out_of_range"),
+        ("retention_seconds", 86401, "out_of_range"),
+        ("max_observations", 999, "out_of_range"),
+        ("max_observations", 1_000_001, "out_of_range"),
+        ("availability_grace_seconds", -1, "out_of_range"),
+        ("availability_grace_seconds", 3601, "out_of_range"),
+        ("availability_grace_seconds", 10.5, "not_whole_number"),
+    ],
+)
+async def test_options_flow_range_errors(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    field: str,
+    value: float,
+    error: str,
+) -> None:
+    entry = await setup_entry(hass, make_entry())
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    values = {"retention_seconds": 600, "max_observations": 50000, "availability_grace_seconds": 180}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**values, field: value}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: error}
+    assert entry.options == {}

@@ -1,0 +1,45 @@
+"""Diagnostics: redacted configuration, buffer and counters, recent input."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from custom_components.frigate_rules.diagnostics import async_get_config_entry_diagnostics
+
+from .conftest import fixture_lines, make_entry, setup_entry, wire_payload
+
+
+async def test_diagnostics_content_and_redaction(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = await setup_entry(
+        hass,
+        make_entry(
+            frigate_url="http://admin:secret@frigate:5000",
+            options={"broker_password": "hunter2", "retention_seconds": 900},
+        ),
+    )
+    for line in fixture_lines("a_person_backyard_v017.jsonl"):
+        async_fire_mqtt_message(hass, line["topic"], wire_payload(line))
+    for index in range(25):
+        async_fire_mqtt_message(hass, "frigate/events", f"garbage {index}")
+    await hass.async_block_till_done()
+
+    diag = await async_get_config_entry_diagnostics(hass, entry)
+
+    text = repr(diag)
+    assert "hunter2" not in text
+    assert "secret" not in text
+    assert diag["entry"]["data"]["frigate_url"] == "**REDACTED**"
+    assert diag["entry"]["options"]["retention_seconds"] == 900
+    assert diag["counters"]["messages_received"] == 13 + 25
+    assert diag["counters"]["parse_errors"] == 25
+    assert diag["buffer"]["size_by_camera"] == {"backyard": 12}
+    assert len(diag["parse_failures"]) == 20
+    assert diag["parse_failures"][-1]["payload_head"] == "garbage 24"
+    assert diag["parse_failures"][-1]["reason"] == "not_json"
+    assert len(diag["observations"]) == 12
+    assert diag["observations"][-1]["kind"] == "end"
+    assert diag["availability"]["available"] is True
