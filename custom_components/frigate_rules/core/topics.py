@@ -17,15 +17,15 @@ STATS = "stats"
 TRACKED_OBJECT_UPDATE = "tracked_object_update"
 SUBSCRIBED = (EVENTS, REVIEWS, AVAILABLE, STATS, TRACKED_OBJECT_UPDATE)
 
-_UNSAFE_SEGMENT = re.compile(r"[^a-z0-9_-]+")
+_UNSAFE_SEGMENT = re.compile(r"[^\w-]+")
 _WILDCARDS_OR_NUL = re.compile(r"[+#\x00]")
 
 
 def sanitize_segment(name: str) -> str:
     """One safe topic level from a user-chosen name (no `+ # /` or NUL).
 
-    Lower-cased with runs of anything but `[a-z0-9_-]` folded into `_`, so that a
-    rule called "Back yard / night" publishes under `back_yard_night`.
+    Lower-cased with runs of anything but letters, digits, `_` and `-` folded into `_`,
+    so that a rule called "Back yard / night" publishes under `back_yard_night`.
     """
     slug = _UNSAFE_SEGMENT.sub("_", name.strip().lower()).strip("_")
     return slug or "unnamed"
