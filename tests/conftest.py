@@ -83,7 +83,7 @@ def make_entry(
     return MockConfigEntry(
         domain=DOMAIN,
         entry_id=ENTRY_ID,
-        title=f"Frigate ({prefix})",
+        title="Frigate" if prefix == "frigate" else f"Frigate ({prefix})",
         unique_id=prefix,
         data=data,
         options=options or {},

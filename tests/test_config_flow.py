@@ -32,7 +32,7 @@ async def test_user_flow_creates_entry(hass: HomeAssistant, mqtt_mock: MqttMockH
         {"topic_prefix": " frigate/ ", "frigate_url": "http://frigate:5000/"},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Frigate (frigate)"
+    assert result["title"] == "Frigate"
     assert result["data"] == {"topic_prefix": "frigate", "frigate_url": "http://frigate:5000"}
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     assert entry.unique_id == "frigate"

@@ -45,13 +45,14 @@ def test_errors_and_aborts_used_in_code_are_translated() -> None:
     code = "\n".join(p.read_text() for p in PACKAGE.rglob("*.py"))
     used = set(re.findall(r'errors\[[^\]]+\] = "([a-z_]+)"', code))
     used |= set(re.findall(r'async_abort\(reason="([a-z_]+)"\)', code))
+    used |= set(re.findall(r'_FieldError\("([a-z_]+)"\)', code))
     assert used, "the scan found nothing; the patterns are out of date"
     assert used - known == set()
 
 
 def test_exception_keys_used_in_code_are_translated() -> None:
     code = "\n".join(p.read_text() for p in PACKAGE.rglob("*.py"))
-    used = set(re.findall(r'translation_key="([a-z_]+)"', code))
+    used = set(re.findall(r'translation_domain=DOMAIN,\s*translation_key="([a-z_]+)"', code))
     assert used
     assert used - set(STRINGS["exceptions"]) == set()
 
@@ -59,11 +60,17 @@ def test_exception_keys_used_in_code_are_translated() -> None:
 def test_entity_translation_keys_exist() -> None:
     code = "\n".join(p.read_text() for p in PACKAGE.glob("*.py"))
     keys = set(re.findall(r'translation_key\s*=\s*"([a-z_]+)"', code))
-    entity_keys = {
-        key for platform in STRINGS["entity"].values() for key in platform
-    }
-    exception_keys = set(STRINGS["exceptions"])
-    assert keys - entity_keys - exception_keys == set()
+    entity_keys = {key for platform in STRINGS["entity"].values() for key in platform}
+    other_keys = set(STRINGS["exceptions"]) | set(STRINGS.get("selector", {}))
+    assert keys - entity_keys - other_keys == set()
+
+
+def test_selector_translation_keys_exist() -> None:
+    code = "\n".join(p.read_text() for p in PACKAGE.glob("*.py"))
+    used = set(re.findall(r'_choice\(\[[^]]*\], "([a-z_]+)"\)', code))
+    used |= set(re.findall(r'_multi\([^)]*translation_key="([a-z_]+)"\)', code))
+    assert {"aggregation", "alarm_states"} <= used
+    assert used - set(STRINGS["selector"]) == set()
 
 
 def test_icons_cover_entity_translation_keys() -> None:

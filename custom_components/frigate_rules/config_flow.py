@@ -10,6 +10,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
     OptionsFlow,
 )
 from homeassistant.core import callback
@@ -21,8 +22,10 @@ from .const import (
     DOMAIN,
     OPTION_DEFAULTS,
     OPTION_RANGES,
+    SUBENTRY_RULE,
 )
 from .core.topics import DEFAULT_TOPIC_PREFIX, is_valid_topic_base
+from .rule_flow import RuleSubentryFlow
 
 MQTT_DOMAIN = "mqtt"
 
@@ -107,6 +110,14 @@ class FrigateRulesConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Rules are subentries, so that each can be added or edited on its own."""
+        return {SUBENTRY_RULE: RuleSubentryFlow}
+
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> FrigateRulesOptionsFlow:
@@ -115,7 +126,9 @@ class FrigateRulesConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 def _title(data: dict[str, Any]) -> str:
-    return f"Frigate ({data[CONF_TOPIC_PREFIX]})"
+    """ "Frigate" for the default prefix, so entity ids read `sensor.frigate_...`."""
+    prefix = data[CONF_TOPIC_PREFIX]
+    return "Frigate" if prefix == DEFAULT_TOPIC_PREFIX else f"Frigate ({prefix})"
 
 
 def _options_schema(values: dict[str, Any]) -> vol.Schema:
