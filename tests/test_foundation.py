@@ -54,7 +54,9 @@ def replay(hass: HomeAssistant, name: str) -> int:
     """Fire a fixture's lines; return how many were on subscribed topics."""
     count = 0
     for line in fixture_lines(name):
-        async_fire_mqtt_message(hass, line["topic"], wire_payload(line), retain=line["retain"])
+        # A broker forwards live messages to existing subscribers with retain=0,
+        # whatever flag the publisher set (the flag only marks stored messages).
+        async_fire_mqtt_message(hass, line["topic"], wire_payload(line))
         count += line["topic"] in SUBSCRIBED_TOPICS
     return count
 

@@ -15,11 +15,13 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_TOPIC_PREFIX, DOMAIN, LOGGER, SUBENTRY_RULE
+from .alerts import AlertManager
+from .const import CONF_FRIGATE_URL, CONF_TOPIC_PREFIX, DOMAIN, LOGGER, SUBENTRY_RULE
 from .core.model import Rule
 from .core.ruleconfig import InvalidRule, rule_from_mapping
 from .engine import Engine
 from .entity import rule_device_identifier
+from .services import async_setup_services
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -30,6 +32,7 @@ class FrigateRulesData:
     """What one loaded entry keeps in `entry.runtime_data`."""
 
     engine: Engine
+    alerts: AlertManager
     # Entry data and options as set up; a change to these needs a reload, while
     # a change to the subentries (rules) is applied in place.
     setup_config: dict[str, Any] = field(default_factory=dict)
@@ -41,7 +44,8 @@ type FrigateRulesConfigEntry = ConfigEntry[FrigateRulesData]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Nothing to set up from YAML; services are registered here in later steps."""
+    """Register the services (once, whatever the number of entries)."""
+    async_setup_services(hass)
     return True
 
 
@@ -54,7 +58,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: FrigateRulesConfigEntry)
     if not await mqtt.async_wait_for_mqtt_client(hass):
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_ready")
     engine = Engine(hass, entry.data[CONF_TOPIC_PREFIX], entry.options)
-    entry.runtime_data = FrigateRulesData(engine=engine, setup_config=_setup_config(entry))
+    alerts = AlertManager(hass, entry.entry_id, entry.data.get(CONF_FRIGATE_URL))
+    engine.rule_hooks.append(alerts.on_evaluation)
+    entry.runtime_data = FrigateRulesData(
+        engine=engine, alerts=alerts, setup_config=_setup_config(entry)
+    )
     engine.async_set_rules(rules_of_entry(entry).values())
     await engine.async_start()
     entry.async_on_unload(engine.async_stop)
@@ -104,6 +112,8 @@ def _sync_rules(hass: HomeAssistant, entry: FrigateRulesConfigEntry) -> None:
     old = engine.rules
     new = rules_of_entry(entry)
     engine.async_set_rules(new.values())
+    for rule_id in old.keys() - new.keys():
+        data.alerts.forget_rule(rule_id)
     device_registry = dr.async_get(hass)
     for rule_id, rule in new.items():
         if rule_id not in old:

@@ -126,7 +126,7 @@ class FrigateRulesConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 def _title(data: dict[str, Any]) -> str:
-    """ "Frigate" for the default prefix, so entity ids read `sensor.frigate_...`."""
+    """Plain "Frigate" for the default prefix, so entity ids read `sensor.frigate_...`."""
     prefix = data[CONF_TOPIC_PREFIX]
     return "Frigate" if prefix == DEFAULT_TOPIC_PREFIX else f"Frigate ({prefix})"
 

@@ -1,0 +1,154 @@
+"""Alerts: per-camera cooldowns, the bus event, the alarm trigger, the publisher hand-off.
+
+An alert fires when a camera of a rule goes from not matching to matching and that
+camera's cooldown has passed, and once per outage (camera None) when a fail-safe
+rule turns on because Frigate became unavailable. Cooldowns only hold back alerts,
+never the sensor state, and they outlive entry reloads (kept per entry in hass.data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util.hass_dict import HassKey
+
+from .const import DOMAIN, EVENT_ALERT, LOGGER
+from .core.model import Action, Evaluation, Reason, Rule
+
+ALARM_DOMAIN = "alarm_control_panel"
+SERVICE_ALARM_TRIGGER = "alarm_trigger"
+
+# (rule_id, camera) -> time of the last alert; one dict per entry id.
+type Cooldowns = dict[tuple[str, str | None], float]
+DATA_COOLDOWNS: HassKey[dict[str, Cooldowns]] = HassKey(f"{DOMAIN}_cooldowns")
+
+type AlertSink = Callable[[Rule, dict[str, Any]], None]
+
+
+class AlertManager:
+    """Turns rule evaluations into alerts for one config entry."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        frigate_url: str | None,
+    ) -> None:
+        self.hass = hass
+        self.entry_id = entry_id
+        self.frigate_url = frigate_url
+        self.cooldowns: Cooldowns = hass.data.setdefault(DATA_COOLDOWNS, {}).setdefault(
+            entry_id, {}
+        )
+        self.sinks: list[AlertSink] = []
+        self.alerts_fired = 0
+        self._matching: dict[str, frozenset[str]] = {}
+        self._outage_alerted: set[str] = set()
+
+    def on_evaluation(
+        self, rule: Rule, previous: Evaluation | None, evaluation: Evaluation, now: float
+    ) -> None:
+        """Engine hook: fire the alerts this evaluation earns."""
+        rule_id = rule.rule_id
+        if evaluation.reason is Reason.FRIGATE_UNAVAILABLE:
+            self._matching[rule_id] = frozenset()
+            if evaluation.matched and rule_id not in self._outage_alerted:
+                self._outage_alerted.add(rule_id)
+                self._fire(rule, evaluation, None, now)
+            return
+        self._outage_alerted.discard(rule_id)
+        matching = evaluation.matching_cameras
+        newly = matching - self._matching.get(rule_id, frozenset())
+        self._matching[rule_id] = matching
+        for camera in sorted(newly):
+            last = self.cooldowns.get((rule_id, camera))
+            if last is not None and now - last < rule.cooldown_seconds:
+                LOGGER.debug("Alert of %s on %s held back by its cooldown", rule.name, camera)
+                continue
+            self.cooldowns[(rule_id, camera)] = now
+            self._fire(rule, evaluation, camera, now)
+
+    def forget_rule(self, rule_id: str) -> None:
+        """A rule was removed: drop its transition state and cooldowns."""
+        self._matching.pop(rule_id, None)
+        self._outage_alerted.discard(rule_id)
+        for key in [key for key in self.cooldowns if key[0] == rule_id]:
+            del self.cooldowns[key]
+
+    def reset_cooldown(self, rule_id: str, camera: str | None = None) -> None:
+        """Let the next activation alert at once (one camera, or all of the rule's)."""
+        for key in [k for k in self.cooldowns if k[0] == rule_id and camera in (None, k[1])]:
+            del self.cooldowns[key]
+
+    def _fire(self, rule: Rule, evaluation: Evaluation, camera: str | None, now: float) -> None:
+        data = self.alert_data(rule, evaluation, camera, now)
+        self.alerts_fired += 1
+        self.hass.bus.async_fire(EVENT_ALERT, data)
+        for sink in self.sinks:
+            try:
+                sink(rule, data)
+            except Exception:
+                LOGGER.exception("Error handing alert of %s on", rule.name)
+        if rule.action is Action.ALARM_TRIGGER and rule.alarm_entity:
+            self.hass.async_create_background_task(
+                self._trigger_alarm(rule), f"{DOMAIN} alarm_trigger {rule.name}"
+            )
+
+    async def _trigger_alarm(self, rule: Rule) -> None:
+        try:
+            await self.hass.services.async_call(
+                ALARM_DOMAIN,
+                SERVICE_ALARM_TRIGGER,
+                {"entity_id": rule.alarm_entity},
+                blocking=True,
+            )
+        except Exception as err:
+            LOGGER.warning("Rule '%s' could not trigger %s: %s", rule.name, rule.alarm_entity, err)
+
+    def alert_data(
+        self, rule: Rule, evaluation: Evaluation, camera: str | None, now: float
+    ) -> dict[str, Any]:
+        """The `frigate_rules_alert` event data (DESIGN 4.5)."""
+        aggregate = evaluation.per_camera.get(camera) if camera is not None else None
+        observation = aggregate.observation if aggregate is not None else None
+        alarm_state = None
+        if rule.alarm_entity:
+            state = self.hass.states.get(rule.alarm_entity)
+            alarm_state = state.state if state is not None else None
+        event_id = observation.event_id if observation else None
+        return {
+            "rule_id": rule.rule_id,
+            "rule_name": rule.name,
+            "entity_id": self._entity_id(rule.rule_id),
+            "action": rule.action.value,
+            "camera": camera,
+            "zones": list(observation.zones) if observation else [],
+            "label": observation.label if observation else None,
+            "event_id": event_id,
+            "sub_label": observation.sub_label if observation else None,
+            "confidence_pct": round(aggregate.confidence_pct, 1) if aggregate else None,
+            "aggregation": rule.aggregation.value,
+            "within_seconds": rule.within_seconds,
+            "reason": evaluation.reason.value,
+            "alarm_entity": rule.alarm_entity,
+            "alarm_state": alarm_state,
+            "observed_at": datetime.fromtimestamp(
+                observation.observed_at if observation else now, UTC
+            ).isoformat(),
+            "thumbnail_url": self._media_url(event_id, "thumbnail.jpg"),
+            "snapshot_url": self._media_url(event_id, "snapshot.jpg"),
+        }
+
+    def _media_url(self, event_id: str | None, name: str) -> str | None:
+        if not self.frigate_url or not event_id:
+            return None
+        return f"{self.frigate_url}/api/events/{event_id}/{name}"
+
+    def _entity_id(self, rule_id: str) -> str | None:
+        return er.async_get(self.hass).async_get_entity_id(
+            "binary_sensor", DOMAIN, f"{self.entry_id}_{rule_id}"
+        )
