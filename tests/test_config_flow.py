@@ -54,8 +54,14 @@ async def test_user_flow_without_url(hass: HomeAssistant, mqtt_mock: MqttMockHAC
         ({"topic_prefix": "frigate/#"}, {"topic_prefix": "invalid_topic_prefix"}),
         ({"topic_prefix": "a//b"}, {"topic_prefix": "invalid_topic_prefix"}),
         ({"topic_prefix": "  "}, {"topic_prefix": "invalid_topic_prefix"}),
-        ({"topic_prefix": "frigate", "frigate_url": "frigate:5000"}, {"frigate_url": "invalid_url"}),
-        ({"topic_prefix": "frigate", "frigate_url": "ftp://frigate"}, {"frigate_url": "invalid_url"}),
+        (
+            {"topic_prefix": "frigate", "frigate_url": "frigate:5000"},
+            {"frigate_url": "invalid_url"},
+        ),
+        (
+            {"topic_prefix": "frigate", "frigate_url": "ftp://frigate"},
+            {"frigate_url": "invalid_url"},
+        ),
     ],
 )
 async def test_user_flow_errors_then_recovers(
@@ -144,9 +150,7 @@ async def test_reconfigure_to_taken_prefix_aborts(
     assert entry.data["topic_prefix"] == "frigate"
 
 
-async def test_options_flow_saves_values(
-    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
-) -> None:
+async def test_options_flow_saves_values(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
     entry = await setup_entry(hass, make_entry())
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
@@ -187,7 +191,11 @@ async def test_options_flow_range_errors(
 ) -> None:
     entry = await setup_entry(hass, make_entry())
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    values = {"retention_seconds": 600, "max_observations": 50000, "availability_grace_seconds": 180}
+    values = {
+        "retention_seconds": 600,
+        "max_observations": 50000,
+        "availability_grace_seconds": 180,
+    }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**values, field: value}
     )

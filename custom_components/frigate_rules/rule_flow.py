@@ -98,7 +98,7 @@ def rule_schema(entry: ConfigEntry, values: Mapping[str, Any]) -> vol.Schema:
     def field(key: str, *, required: bool = False) -> vol.Marker:
         marker = vol.Required if required else vol.Optional
         value = values.get(key)
-        if value is None or value == [] and key in ("zones", "alarm_states"):
+        if value is None or (value == [] and key in ("zones", "alarm_states")):
             return marker(key)
         return marker(key, description={"suggested_value": value})
 
