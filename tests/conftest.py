@@ -18,8 +18,14 @@ ENTRY_ID = "01JFRIGATERULESENTRY0000001"
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Let Home Assistant load custom_components/frigate_rules."""
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
+    """Let Home Assistant load custom_components/frigate_rules, in tests that use hass.
+
+    Pure-core tests do not ask for `hass`; starting one for each of them would make
+    the suite several times slower for nothing.
+    """
+    if "hass" in request.fixturenames:
+        request.getfixturevalue("enable_custom_integrations")
 
 
 @pytest.fixture(autouse=True)

@@ -13,15 +13,16 @@ MAX_REMEMBERED_NAMES = 1000
 
 
 class DetectionBuffer:
-    """Observations by camera, bounded in age and in total count.
+    """Observations by camera and label, bounded in age and in total count.
 
-    Per-camera deques keep `recent` proportional to what a rule watches, not to the
-    whole buffer. Observations arrive in receive order, so each deque is sorted by
+    One deque per (camera, label) keeps `recent` proportional to what a rule
+    watches, not to the whole buffer: a person rule never walks past the cars of its
+    camera. Observations arrive in receive order, so each deque is sorted by
     `observed_at` and can be trimmed from the left.
     """
 
     def __init__(self, retention_seconds: float, max_observations: int) -> None:
-        self._by_camera: dict[str, deque[Observation]] = {}
+        self._by_camera: dict[str, dict[str, deque[Observation]]] = {}
         self._size = 0
         self.retention_seconds = float(retention_seconds)
         self.max_observations = int(max_observations)
@@ -39,14 +40,19 @@ class DetectionBuffer:
 
     def size_by_camera(self) -> dict[str, int]:
         """Buffered observation count per camera."""
-        return {camera: len(items) for camera, items in self._by_camera.items()}
+        return {
+            camera: sum(len(items) for items in labels.values())
+            for camera, labels in self._by_camera.items()
+        }
 
     def add(self, observation: Observation) -> None:
         """Store one observation, then enforce the age and count bounds."""
-        camera = observation.camera
-        items = self._by_camera.get(camera)
+        labels = self._by_camera.get(observation.camera)
+        if labels is None:
+            labels = self._by_camera[observation.camera] = {}
+        items = labels.get(observation.label)
         if items is None:
-            items = self._by_camera[camera] = deque()
+            items = labels[observation.label] = deque()
         items.append(observation)
         self._size += 1
         self._remember(observation)
@@ -59,36 +65,46 @@ class DetectionBuffer:
     ) -> list[Observation]:
         """Observations of `cameras` with a label in `labels` and `observed_at >= since`.
 
-        Only the asked cameras' deques are read, newest first until `since` is
-        passed; the result is in chronological order per camera.
+        Only the asked cameras' and labels' deques are read, newest first until
+        `since` is passed; the result is in chronological order per camera.
         """
         found: list[Observation] = []
         for camera in cameras:
-            items = self._by_camera.get(camera)
-            if not items:
+            by_label = self._by_camera.get(camera)
+            if not by_label:
                 continue
             start = len(found)
-            for observation in reversed(items):
-                if observation.observed_at < since:
-                    break
-                if observation.label in labels:
+            runs = 0
+            for label, items in by_label.items():
+                if label not in labels:
+                    continue
+                run_start = len(found)
+                for observation in reversed(items):
+                    if observation.observed_at < since:
+                        break
                     found.append(observation)
-            found[start:] = found[start:][::-1]
+                if len(found) > run_start:
+                    runs += 1
+            part = found[start:]
+            # Each label's run is newest first; one run just reverses, several merge.
+            if runs > 1:
+                part.sort(key=_observed_at)
+            else:
+                part.reverse()
+            found[start:] = part
         return found
 
     def latest(self, limit: int) -> list[Observation]:
         """The `limit` most recent observations across cameras (for diagnostics)."""
-        merged = sorted(
-            (o for items in self._by_camera.values() for o in items),
-            key=lambda o: o.observed_at,
-        )
+        merged = sorted(self._all(), key=_observed_at)
         return merged[-limit:] if limit > 0 else []
 
     def prune(self, now: float) -> None:
         """Drop everything older than the retention (cameras that went quiet too)."""
         cutoff = now - self.retention_seconds
-        for items in self._by_camera.values():
-            self._trim_age(items, cutoff)
+        for labels in self._by_camera.values():
+            for items in labels.values():
+                self._trim_age(items, cutoff)
 
     def clear(self) -> None:
         """Forget every observation (counters and seen names stay)."""
@@ -103,12 +119,17 @@ class DetectionBuffer:
 
     def _drop_oldest(self) -> None:
         oldest = min(
-            (items for items in self._by_camera.values() if items),
+            (items for labels in self._by_camera.values() for items in labels.values() if items),
             key=lambda items: items[0].observed_at,
         )
         oldest.popleft()
         self._size -= 1
         self.dropped += 1
+
+    def _all(self) -> list[Observation]:
+        return [
+            o for labels in self._by_camera.values() for items in labels.values() for o in items
+        ]
 
     def _remember(self, observation: Observation) -> None:
         zones = self.zones_seen.get(observation.camera)
@@ -119,3 +140,7 @@ class DetectionBuffer:
         if len(zones) < MAX_REMEMBERED_NAMES:
             zones.update(observation.zones)
             zones.update(observation.entered_zones)
+
+
+def _observed_at(observation: Observation) -> float:
+    return observation.observed_at

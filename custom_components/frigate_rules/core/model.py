@@ -60,13 +60,15 @@ class Reason(StrEnum):
     FRIGATE_UNAVAILABLE = "frigate_unavailable"
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Observation:
-    """One Frigate sighting, normalized.
+    """One Frigate sighting, normalized; never changed once made.
 
     `observed_at` is Home Assistant's receive time (epoch seconds); it drives every
     window because Frigate's `frame_time` comes from another clock. Confidences are
     percentages (score x 100) or None where Frigate sends no score (reviews).
+    Not `frozen`: one is built per MQTT message, and a frozen dataclass costs about
+    three times as much to construct.
     """
 
     event_id: str

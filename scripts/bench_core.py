@@ -1,0 +1,177 @@
+"""Core budget figures (DESIGN 6): ingest+evaluate throughput and bytes per observation.
+
+Runs the hot path exactly as the engine does, minus Home Assistant: parse a Frigate
+event payload, add it to the buffer, evaluate the rules that watch its camera and
+label. Prints figures and ratios against the budgets; never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from custom_components.frigate_rules.core.buffer import DetectionBuffer  # noqa: E402
+from custom_components.frigate_rules.core.frigate import Rejected, parse_event  # noqa: E402
+from custom_components.frigate_rules.core.model import Aggregation, Context, Rule  # noqa: E402
+from custom_components.frigate_rules.core.rules import evaluate  # noqa: E402
+
+BUDGET_MSGS_PER_S = 20_000
+BUDGET_BYTES_PER_OBSERVATION = 200
+LABELS = ("person", "car", "dog")
+ZONES = ("yard", "patio", "driveway", "porch", "street")
+
+
+def make_payloads(count: int, cameras: int, seed: int = 7) -> list[bytes]:
+    """Realistic event messages: events of a few seconds each, spread over cameras."""
+    rng = random.Random(seed)
+    payloads: list[bytes] = []
+    frame = 1_718_000_000.0
+    while len(payloads) < count:
+        camera = f"cam{rng.randrange(cameras):02d}"
+        label = rng.choice(LABELS)
+        event_id = f"{frame:.6f}-{rng.randrange(36**6):06x}"
+        score = rng.randrange(150, 256) / 256
+        zones = rng.sample(ZONES, rng.randrange(0, 3))
+        for step in range(rng.randrange(3, 15)):
+            frame += 0.2
+            score = min(1.0, max(0.5, score + rng.randrange(-8, 9) / 256))
+            after = {
+                "id": event_id,
+                "camera": camera,
+                "frame_time": frame,
+                "label": label,
+                "sub_label": None,
+                "top_score": score,
+                "false_positive": False,
+                "start_time": frame,
+                "end_time": None,
+                "score": score,
+                "box": [212, 298, 301, 560],
+                "area": 23318,
+                "region": [80, 253, 432, 605],
+                "stationary": False,
+                "motionless_count": 0,
+                "position_changes": step,
+                "current_zones": zones,
+                "entered_zones": zones,
+                "has_clip": True,
+                "has_snapshot": True,
+                "attributes": {},
+                "current_attributes": [],
+            }
+            kind = "new" if step == 0 else "update"
+            payloads.append(json.dumps({"type": kind, "before": after, "after": after}).encode())
+    return payloads[:count]
+
+
+def make_rules(count: int, cameras: int) -> list[Rule]:
+    rules = []
+    for index in range(count):
+        watched = tuple(f"cam{(index + k) % cameras:02d}" for k in range(2))
+        rules.append(
+            Rule(
+                rule_id=f"r{index}",
+                name=f"Rule {index}",
+                cameras=watched,
+                labels=(LABELS[index % len(LABELS)],),
+                zones=(ZONES[index % len(ZONES)],) if index % 2 else (),
+                within_seconds=10 + index % 20,
+                min_confidence_pct=80 + index % 15,
+                aggregation=list(Aggregation)[index % 3],
+            )
+        )
+    return rules
+
+
+def bench_throughput(
+    messages: int, cameras: int, rule_count: int, repeat: int, rate: float
+) -> float:
+    payloads = make_payloads(messages, cameras)
+    rules = make_rules(rule_count, cameras)
+    by_camera: dict[str, list[Rule]] = {}
+    for rule in rules:
+        for camera in rule.cameras:
+            by_camera.setdefault(camera, []).append(rule)
+    context = Context()
+    step = 1 / rate  # receive-time spacing: how busy the site is, not how fast we run
+    best = 0.0
+    for _ in range(repeat):
+        buffer = DetectionBuffer(retention_seconds=600, max_observations=50_000)
+        now = 1_800_000_000.0
+        evaluations = 0
+        gc.collect()
+        start = time.perf_counter()
+        for payload in payloads:
+            now += step
+            observation = parse_event(payload, now)
+            if isinstance(observation, Rejected):
+                continue
+            buffer.add(observation)
+            for rule in by_camera.get(observation.camera, ()):
+                if observation.label in rule.labels:
+                    evaluate(rule, buffer, now, context)
+                    evaluations += 1
+        elapsed = time.perf_counter() - start
+        best = max(best, len(payloads) / elapsed)
+    print(
+        f"core ingest+evaluate: {best:,.0f} msgs/s (best of {repeat}; {messages} msgs arriving "
+        f"at {rate:g}/s, {cameras} cameras, {rule_count} rules, "
+        f"{evaluations / len(payloads):.2f} rule "
+        f"evaluations/msg)  budget >= {BUDGET_MSGS_PER_S:,}  ratio {best / BUDGET_MSGS_PER_S:.2f}x"
+    )
+    return best
+
+
+def bench_memory(count: int, cameras: int) -> float:
+    payloads = make_payloads(count, cameras, seed=11)
+    buffer = DetectionBuffer(retention_seconds=10**9, max_observations=10**9)
+    now = 1_800_000_000.0
+    gc.collect()
+    tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+    for payload in payloads:
+        now += 0.01
+        observation = parse_event(payload, now)
+        if not isinstance(observation, Rejected):
+            buffer.add(observation)
+    gc.collect()
+    used, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    per = (used - base) / len(buffer)
+    print(
+        f"memory: {per:.0f} bytes per buffered observation ({len(buffer):,} observations, "
+        f"tracemalloc)  budget <= {BUDGET_BYTES_PER_OBSERVATION}  "
+        f"ratio {per / BUDGET_BYTES_PER_OBSERVATION:.2f}x"
+    )
+    return per
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--cameras", type=int, default=20)
+    parser.add_argument("--rules", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=40.0,
+        help="Frigate messages per second of receive time (40: every one of 20 cameras "
+        "tracking an object, updated twice a second)",
+    )
+    parser.add_argument("--memory-observations", type=int, default=100_000)
+    args = parser.parse_args()
+    bench_throughput(args.messages, args.cameras, args.rules, args.repeat, args.rate)
+    bench_memory(args.memory_observations, args.cameras)
+
+
+if __name__ == "__main__":
+    main()
