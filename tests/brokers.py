@@ -58,6 +58,9 @@ class Mosquitto:
     host: str = "127.0.0.1"
     users: dict[str, str] | None = None
     process: subprocess.Popen[bytes] | None = None
+    # Log every SUBSCRIBE, so a test can wait until a client's subscriptions are live
+    # at the broker before publishing (see `subscriptions`).
+    log_subscriptions: bool = False
 
     def start(self) -> None:
         """Write the config and start the broker; returns once it accepts TCP."""
@@ -72,6 +75,7 @@ class Mosquitto:
             "log_type warning",
             "log_type notice",
             "log_type information",
+            *(["log_type subscribe", "log_type unsubscribe"] if self.log_subscriptions else []),
         ]
         if self.users:
             passwd = self.workdir / "passwd"
@@ -111,6 +115,23 @@ class Mosquitto:
         """What the broker logged so far (handy in assertion messages)."""
         path = self.workdir / "mosquitto.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def log_size(self) -> int:
+        """Characters logged so far: a mark for `subscriptions(since=...)`."""
+        return len(self.log())
+
+    def subscriptions(self, since: int = 0) -> list[tuple[str, str]]:
+        """`(client_id, topic filter)` of each SUBSCRIBE logged after offset `since`.
+
+        Needs `log_subscriptions`; Mosquitto logs `<time>: <client id> <qos> <filter>`
+        when it has processed the SUBSCRIBE, so later publishes reach that client.
+        """
+        found: list[tuple[str, str]] = []
+        for line in self.log()[since:].splitlines():
+            parts = line.split(" ")
+            if len(parts) == 4 and parts[0].endswith(":") and parts[2] in ("0", "1", "2"):
+                found.append((parts[1], parts[3]))
+        return found
 
 
 @contextlib.contextmanager

@@ -1,0 +1,1 @@
+"""End-to-end tests: real Mosquitto and a real hass process (see conftest.py)."""

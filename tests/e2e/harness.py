@@ -1,0 +1,747 @@
+"""A real Home Assistant process driven the way a user's browser drives it.
+
+Used by the end-to-end tests (through tests/e2e/conftest.py) and by scripts/demo, so
+both start, onboard and configure hass the same way: a `hass` process from the current
+venv (through scripts/hass_launch.py), the REST API for onboarding and config flows, and
+the websocket API for registries and bus events. Nothing here imports pytest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, Self
+
+import aiohttp
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INTEGRATION_DIR = REPO_ROOT / "custom_components" / "frigate_rules"
+FIXTURES_DIR = REPO_ROOT / "tests" / "fixtures"
+LAUNCHER = REPO_ROOT / "scripts" / "hass_launch.py"
+REPLAY = REPO_ROOT / "scripts" / "replay"
+
+DOMAIN = "frigate_rules"
+# Frigate topics the integration subscribes to (under its topic prefix); issue 2.
+SUBSCRIBED_SUFFIXES = ("events", "reviews", "available", "stats", "tracked_object_update")
+# Integrations a test or the demo relies on; a failed setup of any of them is fatal.
+NEEDED_DOMAINS = frozenset(
+    {
+        "http",
+        "api",
+        "auth",
+        "config",
+        "onboarding",
+        "websocket_api",
+        "frontend",
+        "mqtt",
+        "alarm_control_panel",
+        "manual",
+        DOMAIN,
+    }
+)
+
+HOUSE_ALARM_YAML = """\
+alarm_control_panel:
+  - platform: manual
+    name: House
+    arming_time: 0
+    delay_time: 0
+    trigger_time: 60
+"""
+
+# Environment variables pytest-cov sets to follow subprocesses. hass is measured by no
+# one: coverage comes from the in-process tests, the same in both venvs.
+_COVERAGE_ENV = re.compile(r"^(COV_CORE_|COVERAGE_)")
+_SETUP_FAILED = re.compile(
+    r"(?:Setup failed for '?(?P<a>[\w.]+)'?|Error during setup of component (?P<b>[\w.]+)"
+    r"|Unable to set up dependencies of '?(?P<c>[\w.]+)'?"
+    r"|Unable to prepare setup for platform '?(?P<d>[\w.]+)'?)"
+)
+
+
+class HassApiError(RuntimeError):
+    """A REST or websocket call that Home Assistant answered with an error."""
+
+
+class SubscriptionLog(Protocol):
+    """A broker that reports the subscriptions it processed (tests.brokers.Mosquitto)."""
+
+    def log_size(self) -> int:
+        """A mark in the log."""
+
+    def subscriptions(self, since: int = 0) -> list[tuple[str, str]]:
+        """`(client_id, topic filter)` subscribed after the mark."""
+
+
+def write_config(
+    config_dir: Path,
+    port: int,
+    extra_yaml: str = "",
+    debug: bool = True,
+    host: str = "127.0.0.1",
+) -> None:
+    """A configuration.yaml that loads only what the tests and the demo need, offline.
+
+    `frontend` is always set up by hass itself; listing it keeps the intent visible.
+    The integration under test is linked, not copied, so edits are picked up on restart.
+    """
+    config_dir.mkdir(parents=True, exist_ok=True)
+    logs = "\n".join(f"    {name}: debug" for name in ("custom_components.frigate_rules",) if debug)
+    (config_dir / "configuration.yaml").write_text(
+        f"""\
+homeassistant:
+  name: Frigate Rules
+  time_zone: UTC
+  unit_system: metric
+  currency: EUR
+  country: NL
+  latitude: 52.37
+  longitude: 4.89
+  elevation: 0
+http:
+  server_host: {host}
+  server_port: {port}
+api:
+auth:
+config:
+frontend:
+onboarding:
+websocket_api:
+logger:
+  default: info
+  logs:
+{logs or "    homeassistant.core: info"}
+{extra_yaml}"""
+    )
+    components = config_dir / "custom_components"
+    components.mkdir(exist_ok=True)
+    link = components / DOMAIN
+    if link.is_symlink() or link.exists():
+        if link.resolve() == INTEGRATION_DIR.resolve():
+            return
+        link.unlink()
+    link.symlink_to(INTEGRATION_DIR, target_is_directory=True)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the parent dies (Linux prctl).
+
+    A pytest or demo that is killed outright then takes its hass down with it. Must be
+    run from the thread that lives as long as the parent (the main thread).
+    """
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def child_env() -> dict[str, str]:
+    """The environment for child processes, without coverage's subprocess hooks."""
+    return {k: v for k, v in os.environ.items() if not _COVERAGE_ENV.match(k)}
+
+
+@dataclass
+class HassProcess:
+    """One `hass` process on a loopback port; `start`/`stop` may repeat (restart)."""
+
+    config_dir: Path
+    port: int
+    python: str = sys.executable
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+
+    @property
+    def base_url(self) -> str:
+        """Where its HTTP server listens."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        """HA's own log file in the config dir."""
+        return self.config_dir / "home-assistant.log"
+
+    @property
+    def console_path(self) -> Path:
+        """stdout/stderr of the process (tracebacks before logging is set up)."""
+        return self.config_dir / "hass.console.log"
+
+    def start(self) -> None:
+        """Start hass; returns at once (see `wait_until_up`)."""
+        if self.process is not None and self.process.poll() is None:
+            raise RuntimeError("hass is already running")
+        console = self.console_path.open("ab")
+        try:
+            self.process = subprocess.Popen(
+                [
+                    self.python,
+                    str(LAUNCHER),
+                    "--config",
+                    str(self.config_dir),
+                    # Everything it needs is in the venv already; never pip at runtime.
+                    "--skip-pip",
+                    "--log-no-color",
+                ],
+                cwd=self.config_dir,
+                env=child_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl only, no locks taken
+            )
+        finally:
+            console.close()
+        self.started_at = time.monotonic()
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """Stop hass gracefully (SIGTERM to its process group), kill after `timeout`."""
+        proc, self.process = self.process, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        return proc.returncode
+
+    def exited(self) -> int | None:
+        """Exit code if the process has ended, else None."""
+        return None if self.process is None else self.process.poll()
+
+    def log(self) -> str:
+        """HA's log so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def diagnostics(self, lines: int = 200) -> str:
+        """The tail of the log and of the console, for failure messages."""
+        console = (
+            self.console_path.read_text(errors="replace") if self.console_path.exists() else ""
+        )
+        log_tail = "\n".join(self.log().splitlines()[-lines:])
+        return (
+            f"--- hass console ({self.console_path}) ---\n{console[-4000:]}\n"
+            f"--- last {lines} lines of {self.log_path} ---\n{log_tail}"
+        )
+
+    def setup_failures(self, domains: Iterable[str] = NEEDED_DOMAINS) -> list[str]:
+        """Log lines saying that one of `domains` failed to set up."""
+        wanted = set(domains)
+        found: list[str] = []
+        for line in self.log().splitlines():
+            match = _SETUP_FAILED.search(line)
+            if match is None:
+                continue
+            domain = next(g for g in match.groups() if g)
+            if domain in wanted or domain.split(".")[0] in wanted:
+                found.append(line)
+        return found
+
+
+async def wait_until_up(hass: HassProcess, timeout: float = 60.0) -> None:  # noqa: ASYNC109
+    """Until hass answers HTTP (it may still be starting integrations)."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while True:
+            if (code := hass.exited()) is not None:
+                raise RuntimeError(f"hass exited with {code}\n{hass.diagnostics()}")
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with session.get(f"{hass.base_url}/api/onboarding") as resp:
+                    if resp.status == 200:
+                        return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"hass not up after {timeout} s\n{hass.diagnostics()}")
+            await asyncio.sleep(0.1)
+
+
+class HassClient:
+    """REST + websocket client for one hass, authenticated with a bearer token."""
+
+    def __init__(
+        self, base_url: str, token: str | None = None, broker: SubscriptionLog | None = None
+    ) -> None:
+        self.base_url = base_url
+        self.token = token
+        # With a broker that logs subscriptions, entry creation waits until HA's MQTT
+        # client has really subscribed: HA batches and sends SUBSCRIBEs after setup
+        # returns, and a publish before then is lost (plain MQTT semantics).
+        self.broker = broker
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        self._session = aiohttp.ClientSession()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP session (and with it every pooled connection)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The open aiohttp session."""
+        if self._session is None:
+            raise RuntimeError("use HassClient as `async with`")
+        return self._session
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        async with self.session.request(
+            method, self.base_url + path, headers=self._headers(), **kwargs
+        ) as resp:
+            text = await resp.text()
+            if resp.status >= 400:
+                raise HassApiError(f"{method} {path} -> {resp.status}: {text}")
+            return json.loads(text) if text else None
+
+    async def rest_get(self, path: str) -> Any:
+        """GET a REST path (e.g. `/api/states/sensor.x`); HassApiError on >= 400."""
+        return await self._request("GET", path)
+
+    async def rest_post(self, path: str, data: Any = None) -> Any:
+        """POST JSON to a REST path; HassApiError on >= 400."""
+        return await self._request("POST", path, json=data if data is not None else {})
+
+    async def rest_delete(self, path: str) -> Any:
+        """DELETE a REST path; HassApiError on >= 400."""
+        return await self._request("DELETE", path)
+
+    async def post_form(self, path: str, data: dict[str, str]) -> Any:
+        """POST a form (the OAuth token endpoint wants one)."""
+        return await self._request("POST", path, data=data)
+
+    # -- config flows -----------------------------------------------------------------
+
+    async def run_flow(
+        self, start_path: str, start: dict[str, Any], steps: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Start a flow and answer each form with the next of `steps`; the last result.
+
+        Menus are answered too: a step `{"next_step_id": "..."}` picks a menu option.
+        """
+        result: dict[str, Any] = await self.rest_post(start_path, start)
+        for user_input in steps:
+            if result.get("type") not in ("form", "menu"):
+                break
+            result = await self.rest_post(f"{start_path}/{result['flow_id']}", user_input)
+        return result
+
+    async def create_flow_entry(
+        self, handler: str, user_input_steps: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Run a config flow to the end; the created entry (HassApiError otherwise)."""
+        result = await self.run_flow(
+            "/api/config/config_entries/flow",
+            {"handler": handler, "show_advanced_options": False},
+            user_input_steps,
+        )
+        if result.get("type") != "create_entry":
+            raise HassApiError(f"{handler} flow did not create an entry: {result}")
+        entry: dict[str, Any] = result["result"]
+        return entry
+
+    async def create_subentry(
+        self, entry_id: str, subentry_type: str, user_input_steps: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Run a subentry flow (e.g. a `rule`) to the end; its final flow result."""
+        result = await self.run_flow(
+            "/api/config/config_entries/subentries/flow",
+            {"handler": [entry_id, subentry_type], "show_advanced_options": False},
+            user_input_steps,
+        )
+        if result.get("type") != "create_entry":
+            raise HassApiError(f"{subentry_type} subentry flow did not finish: {result}")
+        return result
+
+    async def config_entries(self, domain: str | None = None) -> list[dict[str, Any]]:
+        """Config entries, optionally of one domain."""
+        path = "/api/config/config_entries/entry"
+        if domain:
+            path += f"?domain={domain}"
+        entries: list[dict[str, Any]] = await self.rest_get(path)
+        return entries
+
+    async def create_mqtt_entry(self, host: str, port: int) -> str:
+        """HA's MQTT integration pointed at a broker, made the way the UI makes it."""
+        entry = await self.create_flow_entry("mqtt", [{"broker": host, "port": port}])
+        return str(entry["entry_id"])
+
+    async def create_frigate_rules_entry(
+        self, prefix: str = "frigate", frigate_url: str | None = None
+    ) -> str:
+        """A frigate_rules entry through its config flow; its entry_id."""
+        user_input: dict[str, Any] = {"topic_prefix": prefix}
+        if frigate_url:
+            user_input["frigate_url"] = frigate_url
+        mark = self.broker.log_size() if self.broker is not None else 0
+        entry = await self.create_flow_entry(DOMAIN, [user_input])
+        if entry.get("state") != "loaded":
+            raise HassApiError(f"frigate_rules entry created but not loaded: {entry}")
+        if self.broker is not None:
+            await self.wait_for_subscriptions(
+                [f"{prefix}/{suffix}" for suffix in SUBSCRIBED_SUFFIXES], since=mark
+            )
+        return str(entry["entry_id"])
+
+    async def wait_for_subscriptions(
+        self,
+        topics: Iterable[str],
+        since: int = 0,
+        timeout: float = 30.0,  # noqa: ASYNC109
+    ) -> None:
+        """Until the broker has processed a SUBSCRIBE for each of `topics` after `since`."""
+        if self.broker is None:
+            raise RuntimeError("HassClient has no broker to watch")
+        wanted = set(topics)
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = {topic for _client, topic in self.broker.subscriptions(since)}
+            if wanted <= seen:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"broker saw no SUBSCRIBE for {sorted(wanted - seen)} within {timeout} s "
+                    f"(saw {sorted(seen)})"
+                )
+            await asyncio.sleep(0.05)
+
+    # -- websocket ----------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def websocket(self) -> AsyncIterator[WsClient]:
+        """An authenticated websocket connection, closed on exit."""
+        ws = WsClient(self)
+        await ws.connect()
+        try:
+            yield ws
+        finally:
+            await ws.close()
+
+    async def entities_of_entry(self, entry_id: str) -> dict[str, str]:
+        """`{unique_id: entity_id}` of a config entry, from the entity registry."""
+        async with self.websocket() as ws:
+            entries = await ws.command("config/entity_registry/list")
+        return {
+            item["unique_id"]: item["entity_id"]
+            for item in entries
+            if item.get("config_entry_id") == entry_id
+        }
+
+    async def wait_for_entities(
+        self,
+        entry_id: str,
+        unique_ids: Iterable[str],
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> dict[str, str]:
+        """`{unique_id: entity_id}` once every one of `unique_ids` is registered."""
+        wanted = set(unique_ids)
+        deadline = time.monotonic() + timeout
+        while True:
+            found = await self.entities_of_entry(entry_id)
+            if wanted <= found.keys():
+                return {uid: found[uid] for uid in wanted}
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"entities {sorted(wanted - found.keys())} of {entry_id} not registered; "
+                    f"registered: {found}"
+                )
+            await asyncio.sleep(0.1)
+
+    # -- states -------------------------------------------------------------------------
+
+    async def get_state(self, entity_id: str) -> dict[str, Any] | None:
+        """The REST state object of an entity, None if it has none."""
+        try:
+            state: dict[str, Any] = await self.rest_get(f"/api/states/{entity_id}")
+        except HassApiError as err:
+            if "-> 404" in str(err):
+                return None
+            raise
+        return state
+
+    async def wait_for_state(
+        self,
+        entity_id: str,
+        predicate: Callable[[dict[str, Any]], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109 - a polling deadline, reported on expiry
+        interval: float = 0.05,
+    ) -> dict[str, Any]:
+        """Poll the REST state until `predicate(state)` holds; TimeoutError shows the last."""
+        deadline = time.monotonic() + timeout
+        last: dict[str, Any] | None = None
+        while True:
+            last = await self.get_state(entity_id)
+            if last is not None and predicate(last):
+                return last
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{entity_id} did not reach the condition; last state {last}")
+            await asyncio.sleep(interval)
+
+    async def wait_until_running(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109
+        """Until hass reports it has finished starting (`/api/config` state RUNNING)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            config = await self.rest_get("/api/config")
+            if config.get("state") == "RUNNING":
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"hass still {config.get('state')} after {timeout} s")
+            await asyncio.sleep(0.1)
+
+
+@dataclass
+class WsClient:
+    """The websocket API as the frontend uses it: commands with ids, event subscriptions."""
+
+    client: HassClient
+    events: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    _ws: aiohttp.ClientWebSocketResponse | None = None
+    _next_id: int = 1
+    _pending: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
+    _reader: asyncio.Task[None] | None = None
+    _new_event: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def connect(self) -> None:
+        """Open and authenticate; starts the reader task."""
+        ws = await self.client.session.ws_connect(self.client.base_url + "/api/websocket")
+        self._ws = ws
+        hello = await ws.receive_json()
+        if hello.get("type") != "auth_required":
+            raise HassApiError(f"unexpected websocket greeting {hello}")
+        await ws.send_json({"type": "auth", "access_token": self.client.token})
+        answer = await ws.receive_json()
+        if answer.get("type") != "auth_ok":
+            raise HassApiError(f"websocket auth failed: {answer}")
+        self._reader = asyncio.create_task(self._read())
+
+    async def close(self) -> None:
+        """Stop reading and close the socket."""
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        if self._ws is not None:
+            await self._ws.close()
+            self._ws = None
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        async for msg in self._ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            data = json.loads(msg.data)
+            for item in data if isinstance(data, list) else [data]:
+                self._dispatch(item)
+        error = HassApiError("websocket closed by hass")
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+
+    def _dispatch(self, item: dict[str, Any]) -> None:
+        if item.get("type") == "event":
+            self.events.setdefault(item["id"], []).append(item["event"])
+            self._new_event.set()
+            return
+        future = self._pending.pop(item.get("id", -1), None)
+        if future is None or future.done():
+            return
+        if item.get("success", True):
+            future.set_result(item.get("result"))
+        else:
+            future.set_exception(HassApiError(f"websocket command failed: {item.get('error')}"))
+
+    async def command(
+        self,
+        command_type: str,
+        timeout: float = 10.0,  # noqa: ASYNC109
+        **data: Any,
+    ) -> Any:
+        """Send a command; its `result` (HassApiError if it failed)."""
+        if self._ws is None:
+            raise RuntimeError("websocket not connected")
+        msg_id = self._next_id
+        self._next_id += 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[msg_id] = future
+        await self._ws.send_json({"id": msg_id, "type": command_type, **data})
+        return await asyncio.wait_for(future, timeout)
+
+    async def subscribe_events(self, event_type: str | None = None) -> int:
+        """Subscribe to bus events (all, or one type); events collect in `events[id]`."""
+        msg_id = self._next_id
+        data: dict[str, Any] = {"event_type": event_type} if event_type else {}
+        self.events[msg_id] = []
+        await self.command("subscribe_events", **data)
+        return msg_id
+
+    async def wait_for_event(
+        self,
+        subscription: int,
+        predicate: Callable[[dict[str, Any]], bool] = lambda _event: True,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> dict[str, Any]:
+        """The first collected event of a subscription matching `predicate`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.events.get(subscription, []):
+                if predicate(event):
+                    return event
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"no matching event within {timeout} s; got {self.events.get(subscription)}"
+                )
+            self._new_event.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_event.wait(), remaining)
+
+
+# -- onboarding and login -----------------------------------------------------------------
+
+
+def client_id(base_url: str) -> str:
+    """The OAuth client id the frontend uses: the instance's own URL."""
+    return base_url + "/"
+
+
+async def onboard(client: HassClient, name: str, username: str, password: str) -> str:
+    """Do every onboarding step the browser does; returns a long-lived access token.
+
+    The user step answers with an auth code, exchanged at /auth/token for an access
+    token; the other steps need that token. The long-lived token outlives the 30 min
+    of an access token, for long test sessions.
+    """
+    cid = client_id(client.base_url)
+    user = await client.rest_post(
+        "/api/onboarding/users",
+        {
+            "client_id": cid,
+            "name": name,
+            "username": username,
+            "password": password,
+            "language": "en",
+        },
+    )
+    tokens = await client.post_form(
+        "/auth/token",
+        {"grant_type": "authorization_code", "code": user["auth_code"], "client_id": cid},
+    )
+    client.token = tokens["access_token"]
+    await client.rest_post("/api/onboarding/core_config")
+    await client.rest_post("/api/onboarding/analytics")
+    await client.rest_post(
+        "/api/onboarding/integration", {"client_id": cid, "redirect_uri": f"{cid}?auth_callback=1"}
+    )
+    steps = await client.rest_get("/api/onboarding")
+    if not all(step["done"] for step in steps):
+        raise HassApiError(f"onboarding not finished: {steps}")
+    async with client.websocket() as ws:
+        token = await ws.command(
+            "auth/long_lived_access_token",
+            client_name=f"frigate_rules harness {time.time_ns()}",
+            lifespan=30,
+        )
+    client.token = str(token)
+    return client.token
+
+
+async def is_onboarded(client: HassClient) -> bool:
+    """Whether the user step of onboarding is done (a user exists)."""
+    steps = await client.rest_get("/api/onboarding")
+    return any(step["step"] == "user" and step["done"] for step in steps)
+
+
+async def login(client: HassClient, username: str, password: str) -> str:
+    """Log in through the login flow like the login page does; an access token."""
+    cid = client_id(client.base_url)
+    flow = await client.rest_post(
+        "/auth/login_flow",
+        {"client_id": cid, "handler": ["homeassistant", None], "redirect_uri": cid},
+    )
+    result = await client.rest_post(
+        f"/auth/login_flow/{flow['flow_id']}",
+        {"client_id": cid, "username": username, "password": password},
+    )
+    if result.get("type") != "create_entry":
+        raise HassApiError(f"login failed: {result}")
+    tokens = await client.post_form(
+        "/auth/token",
+        {"grant_type": "authorization_code", "code": result["result"], "client_id": cid},
+    )
+    client.token = str(tokens["access_token"])
+    return client.token
+
+
+# -- replay -------------------------------------------------------------------------------
+
+
+def run_replay(
+    files: Sequence[Path],
+    port: int,
+    speed: float = 0,
+    prefix: str = "frigate",
+    host: str = "127.0.0.1",
+    timeout: float = 120.0,
+) -> str:
+    """Run scripts/replay to completion with this venv's Python; its output.
+
+    It returns once the broker acknowledged every message (QoS 1).
+    """
+    proc = subprocess.run(
+        [
+            str(REPLAY),
+            *map(str, files),
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--speed",
+            str(speed),
+            "--prefix",
+            prefix,
+        ],
+        env={**child_env(), "REPLAY_PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"scripts/replay failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}"
+        )
+    return proc.stdout
+
+
+def fixture_topics(path: Path) -> list[str]:
+    """The topic of every line of a fixture file, in order."""
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line)["topic"] for line in handle if line.strip()]
+
+
+def count_subscribed(path: Path) -> int:
+    """How many lines of a fixture go to a topic frigate_rules subscribes to."""
+    subscribed = {f"frigate/{suffix}" for suffix in SUBSCRIBED_SUFFIXES}
+    return sum(1 for topic in fixture_topics(path) if topic in subscribed)
