@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -26,6 +27,24 @@ def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
     """
     if "hass" in request.fixturenames:
         request.getfixturevalue("enable_custom_integrations")
+
+
+@pytest.fixture(autouse=True)
+async def unload_entries_at_teardown(request: pytest.FixtureRequest) -> AsyncGenerator[None]:
+    """Unload our entries after each hass test, as HA does at shutdown.
+
+    A loaded entry may own a publisher (paho thread, reconnect timers); unloading
+    stops it the way a user's HA would, instead of leaving it to the leak checks.
+    """
+    yield
+    if "hass" not in request.fixturenames:
+        return
+    hass: HomeAssistant = request.getfixturevalue("hass")
+    await hass.async_block_till_done()  # let a setup that a flow started finish
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state is ConfigEntryState.LOADED:
+            await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +101,11 @@ def make_entry(
     rules: list[dict[str, Any]] | None = None,
     frigate_url: str | None = None,
 ) -> MockConfigEntry:
-    """A frigate_rules entry, not yet added to hass."""
+    """A frigate_rules entry, not yet added to hass.
+
+    Publishing is off unless the options say otherwise: with `mqtt_mock` there is no
+    broker to publish to (the publisher tests bring a real Mosquitto).
+    """
     data: dict[str, Any] = {CONF_TOPIC_PREFIX: prefix}
     if frigate_url:
         data["frigate_url"] = frigate_url
@@ -92,7 +115,7 @@ def make_entry(
         title="Frigate" if prefix == "frigate" else f"Frigate ({prefix})",
         unique_id=prefix,
         data=data,
-        options=options or {},
+        options={"publish_enabled": False, **(options or {})},
         subentries_data=rules or [],
     )
 

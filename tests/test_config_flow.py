@@ -160,14 +160,69 @@ async def test_options_flow_saves_values(hass: HomeAssistant, mqtt_mock: MqttMoc
         result["flow_id"],
         {"retention_seconds": 1200, "max_observations": 5000.0, "availability_grace_seconds": 0},
     )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "publisher"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**PUBLISHER_PAGE, "publish_enabled": False}
+    )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {
         "retention_seconds": 1200,
         "max_observations": 5000,
         "availability_grace_seconds": 0,
+        "publish_enabled": False,
+        "base_topic": "frigate_rules",
+        "message_expiry_seconds": 300,
+        "qos": 1,
+        "birth_payload": "online",
+        "will_payload": "offline",
     }
     assert entry.runtime_data.engine.buffer.max_observations == 5000
+    assert entry.runtime_data.outbound.state == "disabled"
+
+
+PUBLISHER_PAGE: dict[str, Any] = {
+    "publish_enabled": True,
+    "base_topic": "frigate_rules",
+    "message_expiry_seconds": 300,
+    "qos": "1",
+    "birth_payload": "online",
+    "will_payload": "offline",
+    "broker": {},
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({"base_topic": "a/#"}, {"base_topic": "invalid_topic"}),
+        ({"base_topic": ""}, {"base_topic": "invalid_topic"}),
+        ({"message_expiry_seconds": 59}, {"message_expiry_seconds": "out_of_range"}),
+        ({"message_expiry_seconds": 3601}, {"message_expiry_seconds": "out_of_range"}),
+        ({"birth_payload": " "}, {"birth_payload": "payload_required"}),
+        ({"will_payload": ""}, {"will_payload": "payload_required"}),
+        ({"broker": {"broker_host": "h", "broker_port": 70000}}, {"broker_port": "out_of_range"}),
+    ],
+)
+async def test_options_publisher_errors(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    changes: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    entry = await setup_entry(hass, make_entry())
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"retention_seconds": 600, "max_observations": 50000, "availability_grace_seconds": 180},
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**PUBLISHER_PAGE, "publish_enabled": False, **changes}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "publisher"
+    assert result["errors"] == errors
 
 
 @pytest.mark.parametrize(
@@ -201,4 +256,4 @@ async def test_options_flow_range_errors(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {field: error}
-    assert entry.options == {}
+    assert entry.options == {"publish_enabled": False}

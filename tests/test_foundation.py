@@ -91,12 +91,18 @@ async def test_setup_creates_entities(
         "parse_errors",
         "observations_dropped",
         "publisher_state",
+        "publisher_reconnect_attempts",
+        "publisher_errors",
     }
+    registry = er.async_get(hass)
+    for disabled in ("publisher_reconnect_attempts", "publisher_errors"):
+        assert registry.async_get(ids[disabled]).disabled_by is er.RegistryEntryDisabler.INTEGRATION  # type: ignore[union-attr]
+        assert hass.states.get(ids[disabled]) is None
+    assert state(hass, ids["publisher_state"]) == "disabled"
     assert state(hass, ids["availability"]) == STATE_ON
     assert state(hass, ids["messages_received"]) == "0"
     assert state(hass, ids["parse_errors"]) == "0"
     assert state(hass, ids["last_observation"]) == "unknown"
-    registry = er.async_get(hass)
     assert registry.async_get(ids["parse_errors"]).entity_category == "diagnostic"  # type: ignore[union-attr]
     subscribed = {call.args[0] for call in mqtt_mock.async_subscribe.call_args_list}
     assert subscribed >= SUBSCRIBED_TOPICS
@@ -294,7 +300,7 @@ async def test_reload_keeps_configuration(
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.options == {"retention_seconds": 900}
+    assert entry.options == {"retention_seconds": 900, "publish_enabled": False}
     assert entry.data["frigate_url"] == "http://frigate:5000"
     assert entity_ids(hass, entry) == before
     assert entry.runtime_data.engine.buffer.retention_seconds == 900

@@ -32,9 +32,13 @@ def test_every_field_has_a_description() -> None:
     missing = []
     for where, section in _all_step_sections():
         for step_id, step in _steps(section).items():
-            data = set(step.get("data", {}))
-            described = set(step.get("data_description", {}))
-            missing += [f"{where}.{step_id}.{key}" for key in sorted(data - described)]
+            parts = [(step_id, step)] + [
+                (f"{step_id}.{name}", sub) for name, sub in step.get("sections", {}).items()
+            ]
+            for part_id, part in parts:
+                data = set(part.get("data", {}))
+                described = set(part.get("data_description", {}))
+                missing += [f"{where}.{part_id}.{key}" for key in sorted(data - described)]
     assert missing == []
 
 

@@ -21,6 +21,7 @@ from .core.model import Rule
 from .core.ruleconfig import InvalidRule, rule_from_mapping
 from .engine import Engine
 from .entity import rule_device_identifier
+from .outbound import Outbound
 from .services import async_setup_services
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -33,6 +34,7 @@ class FrigateRulesData:
 
     engine: Engine
     alerts: AlertManager
+    outbound: Outbound
     # Entry data and options as set up; a change to these needs a reload, while
     # a change to the subentries (rules) is applied in place.
     setup_config: dict[str, Any] = field(default_factory=dict)
@@ -59,11 +61,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: FrigateRulesConfigEntry)
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_ready")
     engine = Engine(hass, entry.data[CONF_TOPIC_PREFIX], entry.options)
     alerts = AlertManager(hass, entry.entry_id, entry.data.get(CONF_FRIGATE_URL))
+    outbound = Outbound(hass, entry.entry_id, entry.options, engine, alerts)
+    # After the outbound hook: consumers see a rule's state ON before its alert.
     engine.rule_hooks.append(alerts.on_evaluation)
     entry.runtime_data = FrigateRulesData(
-        engine=engine, alerts=alerts, setup_config=_setup_config(entry)
+        engine=engine, alerts=alerts, outbound=outbound, setup_config=_setup_config(entry)
     )
     engine.async_set_rules(rules_of_entry(entry).values())
+    await outbound.async_start()
+    entry.async_on_unload(outbound.async_stop)
     await engine.async_start()
     entry.async_on_unload(engine.async_stop)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -111,9 +117,13 @@ def _sync_rules(hass: HomeAssistant, entry: FrigateRulesConfigEntry) -> None:
     engine = data.engine
     old = engine.rules
     new = rules_of_entry(entry)
+    for rule_id, rule in old.items():
+        if rule_id not in new:
+            data.alerts.forget_rule(rule_id)
+            data.outbound.rule_removed(rule)
+        elif new[rule_id].name != rule.name:
+            data.outbound.rule_removed(rule)  # its state moves to the new name's topic
     engine.async_set_rules(new.values())
-    for rule_id in old.keys() - new.keys():
-        data.alerts.forget_rule(rule_id)
     device_registry = dr.async_get(hass)
     for rule_id, rule in new.items():
         if rule_id not in old:

@@ -11,7 +11,6 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
-    OptionsFlow,
 )
 from homeassistant.core import callback
 from homeassistant.helpers import selector
@@ -20,19 +19,13 @@ from .const import (
     CONF_FRIGATE_URL,
     CONF_TOPIC_PREFIX,
     DOMAIN,
-    OPTION_DEFAULTS,
-    OPTION_RANGES,
     SUBENTRY_RULE,
 )
 from .core.topics import DEFAULT_TOPIC_PREFIX, is_valid_topic_base
+from .options_flow import FrigateRulesOptionsFlow
 from .rule_flow import RuleSubentryFlow
 
 MQTT_DOMAIN = "mqtt"
-
-_UNITS = {
-    "retention_seconds": "s",
-    "availability_grace_seconds": "s",
-}
 
 
 def _entry_schema(defaults: dict[str, Any]) -> vol.Schema:
@@ -121,7 +114,7 @@ class FrigateRulesConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> FrigateRulesOptionsFlow:
-        """Buffer and availability tuning."""
+        """Buffer, availability and publisher options."""
         return FrigateRulesOptionsFlow()
 
 
@@ -129,69 +122,3 @@ def _title(data: dict[str, Any]) -> str:
     """Plain "Frigate" for the default prefix, so entity ids read `sensor.frigate_...`."""
     prefix = data[CONF_TOPIC_PREFIX]
     return "Frigate" if prefix == DEFAULT_TOPIC_PREFIX else f"Frigate ({prefix})"
-
-
-def _options_schema(values: dict[str, Any]) -> vol.Schema:
-    # Ranges are checked in the step, not by the selector, so that an out-of-range
-    # value gets a translated form error instead of a generic "invalid input".
-    return vol.Schema(
-        {
-            vol.Required(key, default=values.get(key, default)): _number_selector(_UNITS.get(key))
-            for key, default in OPTION_DEFAULTS.items()
-        }
-    )
-
-
-def _number_selector(unit: str | None) -> selector.NumberSelector:
-    config = selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step=1)
-    if unit is not None:
-        config["unit_of_measurement"] = unit
-    return selector.NumberSelector(config)
-
-
-def validate_ranges(
-    user_input: dict[str, Any], ranges: dict[str, tuple[int, int]]
-) -> tuple[dict[str, int], dict[str, str]]:
-    """Whole numbers within their ranges; errors keyed by field."""
-    values: dict[str, int] = {}
-    errors: dict[str, str] = {}
-    for key, (low, high) in ranges.items():
-        if key not in user_input:
-            continue
-        raw = user_input[key]
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != int(raw):
-            errors[key] = "not_whole_number"
-            continue
-        if not low <= raw <= high:
-            errors[key] = "out_of_range"
-            continue
-        values[key] = int(raw)
-    return values, errors
-
-
-class FrigateRulesOptionsFlow(OptionsFlow):
-    """Retention, buffer cap and availability grace."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and validate the options form."""
-        errors: dict[str, str] = {}
-        current = {**OPTION_DEFAULTS, **self.config_entry.options}
-        if user_input is not None:
-            values, errors = validate_ranges(user_input, OPTION_RANGES)
-            if not errors:
-                return self.async_create_entry(data={**self.config_entry.options, **values})
-            current.update(user_input)
-        return self.async_show_form(
-            step_id="init",
-            data_schema=_options_schema(current),
-            errors=errors,
-            description_placeholders=_range_placeholders(OPTION_RANGES),
-        )
-
-
-def _range_placeholders(ranges: dict[str, tuple[int, int]]) -> dict[str, str]:
-    placeholders: dict[str, str] = {}
-    for key, (low, high) in ranges.items():
-        placeholders[f"{key}_min"] = str(low)
-        placeholders[f"{key}_max"] = str(high)
-    return placeholders

@@ -43,3 +43,39 @@ DIAG_OBSERVATIONS: Final = 50
 # Diagnostic counter entities are written at most this often (seconds): they change
 # on every message and must not flood the state machine and the recorder.
 STATS_WRITE_INTERVAL: Final = 1.0
+
+# Publisher options (DESIGN 4.1)
+CONF_PUBLISH_ENABLED: Final = "publish_enabled"
+CONF_BASE_TOPIC: Final = "base_topic"
+CONF_MESSAGE_EXPIRY_SECONDS: Final = "message_expiry_seconds"
+CONF_QOS: Final = "qos"
+CONF_BIRTH_PAYLOAD: Final = "birth_payload"
+CONF_WILL_PAYLOAD: Final = "will_payload"
+CONF_BROKER_HOST: Final = "broker_host"
+CONF_BROKER_PORT: Final = "broker_port"
+CONF_BROKER_USERNAME: Final = "broker_username"
+CONF_BROKER_PASSWORD: Final = "broker_password"
+CONF_BROKER_TLS: Final = "broker_tls"
+CONF_BROKER_TLS_INSECURE: Final = "broker_tls_insecure"
+
+PUBLISHER_DEFAULTS: Final[dict[str, object]] = {
+    CONF_PUBLISH_ENABLED: True,
+    CONF_BASE_TOPIC: "frigate_rules",
+    CONF_MESSAGE_EXPIRY_SECONDS: 300,
+    CONF_QOS: 1,
+    CONF_BIRTH_PAYLOAD: "online",
+    CONF_WILL_PAYLOAD: "offline",
+}
+PUBLISHER_RANGES: Final[dict[str, tuple[int, int]]] = {
+    CONF_MESSAGE_EXPIRY_SECONDS: (60, 3_600),
+    CONF_QOS: (0, 2),
+    CONF_BROKER_PORT: (1, 65_535),
+}
+BROKER_KEYS: Final = (
+    CONF_BROKER_HOST,
+    CONF_BROKER_PORT,
+    CONF_BROKER_USERNAME,
+    CONF_BROKER_PASSWORD,
+    CONF_BROKER_TLS,
+    CONF_BROKER_TLS_INSECURE,
+)

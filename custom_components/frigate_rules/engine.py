@@ -97,8 +97,6 @@ class Engine:
         self._stats_unsub: CALLBACK_TYPE | None = None
         self._available = True
         self._started = False
-        # Set by the publisher glue; shown by the publisher state sensor.
-        self.publisher_state = "disabled"
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -214,7 +212,8 @@ class Engine:
 
         return remove
 
-    def _notify(self, key: str) -> None:
+    def notify(self, key: str) -> None:
+        """Wake the listeners of `key` (a rule id, or STATS_KEY)."""
         for listener in tuple(self._listeners.get(key, ())):
             listener()
 
@@ -226,7 +225,7 @@ class Engine:
     @callback
     def _flush_stats(self, _now: Any = None) -> None:
         self._stats_unsub = None
-        self._notify(STATS_KEY)
+        self.notify(STATS_KEY)
 
     # -- MQTT handlers (must never raise) ----------------------------------------
 
@@ -331,7 +330,7 @@ class Engine:
                 hook(rule, previous, evaluation, now)
             except Exception:
                 LOGGER.exception("Error handling rule %s", rule.name)
-        self._notify(rule.rule_id)
+        self.notify(rule.rule_id)
 
     def _reevaluate_all(self) -> None:
         now = time.time()
@@ -381,7 +380,7 @@ class Engine:
                 self.prefix,
                 self.availability.reason(now),
             )
-        self._notify(STATS_KEY)
+        self.notify(STATS_KEY)
         self._reevaluate_all()
 
     def _arm_grace_timer(self) -> None:

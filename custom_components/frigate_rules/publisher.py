@@ -378,7 +378,17 @@ class Publisher:
         self._protocol_pinned = False
         self._silent_failures = 0
         self._watchdog_handle = self._loop.call_later(WATCHDOG_INTERVAL, self._watchdog)
-        self._start_attempt()
+        try:
+            self._start_attempt()
+        except BaseException:
+            # Leave nothing behind (timer, half-made client) when the first attempt
+            # cannot even start, e.g. no socket can be created.
+            self._running = False
+            self._watchdog_handle.cancel()
+            self._watchdog_handle = None
+            self._client = None
+            self._state = PublisherState.DISABLED
+            raise
         self._notify()
 
     async def async_stop(self) -> None:

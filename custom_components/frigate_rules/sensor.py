@@ -17,11 +17,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .engine import STATS_KEY, Engine
+from .engine import STATS_KEY
 from .entity import EngineEntity, entry_device
 
 if TYPE_CHECKING:
-    from . import FrigateRulesConfigEntry
+    from . import FrigateRulesConfigEntry, FrigateRulesData
 
 PARALLEL_UPDATES = 0
 
@@ -30,16 +30,33 @@ PARALLEL_UPDATES = 0
 class StatsSensorDescription(SensorEntityDescription):
     """How one diagnostic sensor reads its value from the engine."""
 
-    value_fn: Callable[[Engine], int | str | datetime | None]
+    value_fn: Callable[[FrigateRulesData], int | str | datetime | None]
+    attrs_fn: Callable[[FrigateRulesData], dict[str, object]] | None = None
 
 
-def _last_observation(engine: Engine) -> datetime | None:
-    at = engine.last_observation_at
+def _last_observation(data: FrigateRulesData) -> datetime | None:
+    at = data.engine.last_observation_at
     return None if at is None else datetime.fromtimestamp(at, UTC)
 
 
-def _publisher_state(engine: Engine) -> str:
-    return engine.publisher_state
+def _publisher_attrs(data: FrigateRulesData) -> dict[str, object]:
+    publisher = data.outbound.publisher
+    if publisher is None:
+        return {}
+    return {
+        "protocol": publisher.protocol,
+        "queued_alerts": publisher.queued,
+        "dropped_alerts": publisher.dropped_alerts,
+        "last_error": publisher.last_error,
+    }
+
+
+def _publisher_counter(name: str) -> Callable[[FrigateRulesData], int | None]:
+    def value(data: FrigateRulesData) -> int | None:
+        publisher = data.outbound.publisher
+        return None if publisher is None else int(getattr(publisher, name))
+
+    return value
 
 
 SENSORS: tuple[StatsSensorDescription, ...] = (
@@ -55,21 +72,21 @@ SENSORS: tuple[StatsSensorDescription, ...] = (
         translation_key="messages_received",
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda engine: engine.messages_received,
+        value_fn=lambda data: data.engine.messages_received,
     ),
     StatsSensorDescription(
         key="parse_errors",
         translation_key="parse_errors",
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda engine: engine.parse_errors,
+        value_fn=lambda data: data.engine.parse_errors,
     ),
     StatsSensorDescription(
         key="observations_dropped",
         translation_key="observations_dropped",
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda engine: engine.buffer.dropped,
+        value_fn=lambda data: data.engine.buffer.dropped,
     ),
     StatsSensorDescription(
         key="publisher_state",
@@ -77,7 +94,24 @@ SENSORS: tuple[StatsSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=["connected", "disconnected", "disabled"],
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_publisher_state,
+        value_fn=lambda data: data.outbound.state,
+        attrs_fn=_publisher_attrs,
+    ),
+    StatsSensorDescription(
+        key="publisher_reconnect_attempts",
+        translation_key="publisher_reconnect_attempts",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=_publisher_counter("reconnect_attempts"),
+    ),
+    StatsSensorDescription(
+        key="publisher_errors",
+        translation_key="publisher_errors",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=_publisher_counter("publish_errors"),
     ),
 )
 
@@ -88,8 +122,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One set of diagnostic sensors per Frigate instance."""
-    engine = entry.runtime_data.engine
-    async_add_entities(StatsSensor(entry, engine, description) for description in SENSORS)
+    async_add_entities(StatsSensor(entry, description) for description in SENSORS)
 
 
 class StatsSensor(EngineEntity, SensorEntity):
@@ -100,15 +133,21 @@ class StatsSensor(EngineEntity, SensorEntity):
     def __init__(
         self,
         entry: FrigateRulesConfigEntry,
-        engine: Engine,
         description: StatsSensorDescription,
     ) -> None:
-        super().__init__(engine, STATS_KEY)
+        super().__init__(entry.runtime_data.engine, STATS_KEY)
+        self._data = entry.runtime_data
         self.entity_description = description
         self._attr_unique_id = f"{entry.entry_id}_{description.key}"
         self._attr_device_info = entry_device(entry)
 
     @property
     def native_value(self) -> int | str | datetime | None:
-        """Read live from the engine."""
-        return self.entity_description.value_fn(self.engine)
+        """Read live from the engine or the publisher."""
+        return self.entity_description.value_fn(self._data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, object] | None:
+        """Details for the publisher state sensor."""
+        attrs_fn = self.entity_description.attrs_fn
+        return None if attrs_fn is None else attrs_fn(self._data)
