@@ -190,9 +190,11 @@ def test_latest_uses_observed_at_not_input_order() -> None:
     late = obs(50.0, at=NOW - 1, event_id="late")
     early = obs(99.0, at=NOW - 5, event_id="early")
     tie = obs(60.0, at=NOW - 1, event_id="tie")
-    result = evaluate_observations(rule, [late, early, tie], NOW, Context())
-    assert result.observation is tie
-    assert result.confidence_pct == 60.0
+    for explain in (False, True):
+        result = evaluate_observations(rule, [late, early, tie], NOW, Context(), explain=explain)
+        assert result.observation is tie
+        assert result.confidence_pct == 60.0
+        assert result.next_change_at == NOW - 5 + 10.0
 
 
 def test_max_tie_prefers_latest_then_later_input() -> None:
@@ -305,6 +307,14 @@ def test_zones(
     assert zones_clause.details["seen"] == sorted(current)
 
 
+# The evaluator has a separate fast filter for no zone, one zone and several zones.
+RULE_ZONE_SHAPES = [
+    pytest.param((), id="anywhere"),
+    pytest.param(("patio",), id="one-zone"),
+    pytest.param(("patio", "yard"), id="two-zones"),
+]
+
+
 @pytest.mark.parametrize(
     ("include_stationary", "stationary", "candidate"),
     [
@@ -314,9 +324,12 @@ def test_zones(
         pytest.param(True, False, True, id="moving-with-include"),
     ],
 )
-def test_stationary(include_stationary: bool, stationary: bool, candidate: bool) -> None:
-    rule = make_rule(include_stationary=include_stationary)
-    result = run(rule, [obs(95.0, stationary=stationary)])
+@pytest.mark.parametrize("zones", RULE_ZONE_SHAPES)
+def test_stationary(
+    include_stationary: bool, stationary: bool, candidate: bool, zones: tuple[str, ...]
+) -> None:
+    rule = make_rule(include_stationary=include_stationary, zones=zones)
+    result = run(rule, [obs(95.0, stationary=stationary, zones=("patio", "yard"))])
     assert result.matched is candidate
     assert result.candidates == (1 if candidate else 0)
     assert clause(result, "stationary").passed is candidate
@@ -331,6 +344,8 @@ def test_labels_filter() -> None:
     assert result.observation.label == "dog"
 
 
+@pytest.mark.parametrize("zones", RULE_ZONE_SHAPES)
+@pytest.mark.parametrize("include_stationary", [False, True])
 @pytest.mark.parametrize(
     "excluded",
     [
@@ -339,15 +354,19 @@ def test_labels_filter() -> None:
         pytest.param(obs(None, event_id="x"), id="event-no-score"),
     ],
 )
-def test_not_sightings_excluded(excluded: Observation) -> None:
-    result = run(make_rule(), [excluded])
+def test_not_sightings_excluded(
+    excluded: Observation, include_stationary: bool, zones: tuple[str, ...]
+) -> None:
+    rule = make_rule(include_stationary=include_stationary, zones=zones)
+    excluded = replace(excluded, zones=("patio", "yard"))
+    result = run(rule, [excluded])
     assert result.reason is Reason.NO_DETECTIONS
     assert result.candidates == 0
     assert result.next_change_at is None
     # Next to a real sighting they change nothing: not counted, not the oldest.
     excluded_early = replace(excluded, observed_at=NOW - 8)
-    sighting = obs(85.0, at=NOW - 3, event_id="s")
-    result = run(make_rule(), [excluded_early, sighting])
+    sighting = obs(85.0, at=NOW - 3, event_id="s", zones=("patio", "yard"))
+    result = run(rule, [excluded_early, sighting])
     assert result.candidates == 1
     assert result.observation is sighting
     assert result.next_change_at == NOW - 3 + 10.0
@@ -550,7 +569,7 @@ def test_several_cameras(
 
 def test_duplicate_camera_in_hand_built_rule_counts_once() -> None:
     rule = make_rule(cameras=("backyard", "backyard"))
-    result = evaluate_observations(rule, [obs(95.0)], NOW, Context())
+    result = run(rule, [obs(95.0)])
     assert result.candidates == 1
     assert list(result.per_camera) == ["backyard"]
 
@@ -587,6 +606,16 @@ def test_duplicate_camera_in_hand_built_rule_counts_once() -> None:
 def test_next_change_at(observations: list[Observation], expected: float | None) -> None:
     rule = make_rule(zones=("patio",)) if any(o.zones for o in observations) else make_rule()
     assert run(rule, observations).next_change_at == expected
+
+
+def test_past_now_keeps_the_edge_and_drops_later() -> None:
+    """Evaluating at an earlier `now` (simulate): observed_at == now is in, later is out."""
+    at_now = obs(85.0, at=NOW, event_id="at-now")
+    later = obs(99.0, at=NOW + 1, event_id="later")
+    result = run(make_rule(), [at_now, later])
+    assert result.candidates == 1
+    assert result.observation is at_now
+    assert clause(result, "window").details["in_future"] == 1
 
 
 def test_next_change_at_timeline() -> None:

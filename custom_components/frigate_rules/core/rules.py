@@ -97,7 +97,8 @@ def evaluate(
     and label clauses threw away; the outcome is the same as without it.
     """
     if explain:
-        observations = buffer.recent(rule.cameras, _ANY_LABEL, -inf)
+        # dict.fromkeys: a hand-built rule may name a camera twice; read it once.
+        observations = buffer.recent(dict.fromkeys(rule.cameras), _ANY_LABEL, -inf)
         return _explain(rule, observations, now, context)
     if _gated(rule, context):
         return _gate_result(rule, context)
@@ -247,22 +248,38 @@ def _candidates(rule: Rule, observations: list[Observation], now: float) -> list
     """Keep sightings (scored, not `end`) up to `now`, moving or allowed, in the zones.
 
     One comprehension per case rather than one generic predicate: this runs for
-    every rule watching the camera of every message.
+    every rule watching the camera of every message. A single rule zone (the usual
+    case) is a plain tuple membership test, whatever the match mode.
     """
     if observations[-1].observed_at > now:  # only when evaluating the past
         observations = [o for o in observations if o.observed_at <= now]
     end = Kind.END
-    if rule.include_stationary:
-        kept = [o for o in observations if o.confidence_pct is not None and o.kind is not end]
-    else:
-        kept = [
+    moving_only = not rule.include_stationary
+    zones = rule.zones
+    if not zones:
+        if moving_only:
+            return [
+                o
+                for o in observations
+                if o.confidence_pct is not None and o.kind is not end and not o.stationary
+            ]
+        return [o for o in observations if o.confidence_pct is not None and o.kind is not end]
+    if len(zones) == 1:
+        zone = zones[0]
+        return [
             o
             for o in observations
-            if o.confidence_pct is not None and o.kind is not end and not o.stationary
+            if zone in o.zones
+            and o.confidence_pct is not None
+            and o.kind is not end
+            and not (moving_only and o.stationary)
         ]
-    if rule.zones and kept:
-        kept = _in_zones(rule, kept)
-    return kept
+    kept = [
+        o
+        for o in observations
+        if o.confidence_pct is not None and o.kind is not end and not (moving_only and o.stationary)
+    ]
+    return _in_zones(rule, kept)
 
 
 def _in_zones(rule: Rule, observations: list[Observation]) -> list[Observation]:
