@@ -3,8 +3,9 @@
 Two paths share every decision that matters:
 
 * the fast path (`explain=False`) runs on every MQTT message for the 2-3 rules that
-  watch its camera, so it is a single fused pass over the rule's recent observations
-  with no per-candidate allocation beyond the per-camera candidate lists;
+  watch its camera, so it is one fused list comprehension per camera (a second one
+  when the rule has several zones), with no per-candidate allocation beyond the
+  candidate lists themselves and no trace;
 * the explain path (`explain=True`) applies the same filters one after another and
   records what each one saw, for the `simulate` service.
 
@@ -14,7 +15,9 @@ so the two paths cannot disagree on the outcome (a test compares them).
 Trace shape: always the nine clauses of `CLAUSES`, in that order. The first clause
 with `passed=False` is the one that decided the outcome (see `deciding_clause`);
 clauses after it are present with `passed=False` and `details={"skipped": True}`.
-A clause that filtered every observation out has `passed=False` and `kept: 0`.
+A clause that filtered every observation out has `passed=False` and `kept: 0`, so
+`no_detections` is pinned on the window, labels, cameras, zones or stationary clause,
+`below_threshold` on the threshold clause, and a match leaves every clause passed.
 """
 
 from __future__ import annotations
