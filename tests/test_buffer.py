@@ -131,3 +131,15 @@ def test_zones_seen_are_remembered_and_bounded() -> None:
     for index in range(MAX_REMEMBERED_NAMES + 5):
         buffer.add(obs(4, zones=(f"zone{index}",)))
     assert len(buffer.zones_seen["backyard"]) <= MAX_REMEMBERED_NAMES + 1
+
+
+def test_recent_keeps_arrival_order_for_same_time_ties_across_labels() -> None:
+    buffer = DetectionBuffer(retention_seconds=3600, max_observations=1000)
+    first = obs(5, label="person", event_id="first")
+    second = obs(5, label="person", event_id="second")
+    buffer.add(obs(4, label="car"))
+    buffer.add(first)
+    buffer.add(second)
+    found = buffer.recent(["backyard"], {"person", "car"}, 0)
+    assert [o.event_id for o in found if o.label == "person"] == ["first", "second"]
+    assert [o.observed_at for o in found] == [4, 5, 5]

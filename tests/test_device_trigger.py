@@ -13,6 +13,7 @@ from homeassistant.components.device_automation import (
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_mock_service
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient, WebSocketGenerator
@@ -60,9 +61,22 @@ async def test_alert_trigger_is_offered_on_rule_devices_only(
     found = await async_get_device_automations(
         hass, DeviceAutomationType.TRIGGER, [yard, porch, frigate]
     )
-    for rule_device in (yard, porch):
+    registry = er.async_get(hass)
+    for rule_device, rule_id in ((yard, "yard"), (porch, "porch")):
+        sensor = registry.async_get_entity_id(
+            "binary_sensor", DOMAIN, f"{entry.entry_id}_{rule_id}"
+        )
+        assert sensor is not None
         assert ours(found[rule_device]) == [
-            {"platform": "device", "domain": DOMAIN, "device_id": rule_device, "type": "alert"}
+            {
+                "platform": "device",
+                "domain": DOMAIN,
+                "device_id": rule_device,
+                "type": "alert",
+                # The registry id of the rule's sensor: the editor names the trigger
+                # "<rule> alerted" after it.
+                "entity_id": registry.async_get(sensor).id,  # type: ignore[union-attr]
+            }
         ]
     assert ours(found[frigate]) == []
 

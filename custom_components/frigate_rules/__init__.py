@@ -15,7 +15,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .alerts import AlertManager
+from .alerts import AlertManager, forget_entry
 from .const import CONF_FRIGATE_URL, CONF_TOPIC_PREFIX, DOMAIN, LOGGER, SUBENTRY_RULE
 from .core.model import Rule
 from .core.ruleconfig import InvalidRule, rule_from_mapping
@@ -80,6 +80,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: FrigateRulesConfigEntry)
 async def async_unload_entry(hass: HomeAssistant, entry: FrigateRulesConfigEntry) -> bool:
     """Remove entities; `async_on_unload` callbacks stop the engine."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: FrigateRulesConfigEntry) -> None:
+    """Deleted for good: forget its cooldowns too."""
+    forget_entry(hass, entry.entry_id)
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: FrigateRulesConfigEntry) -> None:

@@ -3,12 +3,14 @@
 An alert fires when a camera of a rule goes from not matching to matching and that
 camera's cooldown has passed, and once per outage (camera None) when a fail-safe
 rule turns on because Frigate became unavailable. Cooldowns only hold back alerts,
-never the sensor state, and they outlive entry reloads (kept per entry in hass.data).
+never the sensor state. Cooldowns and alerted outages outlive entry reloads (kept per
+entry in hass.data), so a reload neither re-alerts nor forgets a cooldown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +26,23 @@ SERVICE_ALARM_TRIGGER = "alarm_trigger"
 
 # (rule_id, camera) -> time of the last alert; one dict per entry id.
 type Cooldowns = dict[tuple[str, str | None], float]
-DATA_COOLDOWNS: HassKey[dict[str, Cooldowns]] = HassKey(f"{DOMAIN}_cooldowns")
+
+
+@dataclass
+class AlertMemory:
+    """What must outlive an entry reload: cooldowns and outages already alerted."""
+
+    cooldowns: Cooldowns = field(default_factory=dict)
+    outage_alerted: set[str] = field(default_factory=set)
+
+
+DATA_ALERT_MEMORY: HassKey[dict[str, AlertMemory]] = HassKey(f"{DOMAIN}_alert_memory")
+
+
+def forget_entry(hass: HomeAssistant, entry_id: str) -> None:
+    """The entry was deleted: drop what its alerts remembered."""
+    hass.data.get(DATA_ALERT_MEMORY, {}).pop(entry_id, None)
+
 
 type AlertSink = Callable[[Rule, dict[str, Any]], None]
 
@@ -41,13 +59,12 @@ class AlertManager:
         self.hass = hass
         self.entry_id = entry_id
         self.frigate_url = frigate_url
-        self.cooldowns: Cooldowns = hass.data.setdefault(DATA_COOLDOWNS, {}).setdefault(
-            entry_id, {}
-        )
+        memory = hass.data.setdefault(DATA_ALERT_MEMORY, {}).setdefault(entry_id, AlertMemory())
+        self.cooldowns = memory.cooldowns
+        self._outage_alerted = memory.outage_alerted
         self.sinks: list[AlertSink] = []
         self.alerts_fired = 0
         self._matching: dict[str, frozenset[str]] = {}
-        self._outage_alerted: set[str] = set()
 
     def on_evaluation(
         self, rule: Rule, previous: Evaluation | None, evaluation: Evaluation, now: float

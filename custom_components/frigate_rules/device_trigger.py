@@ -13,6 +13,7 @@ from homeassistant.components.homeassistant.triggers import event as event_trigg
 from homeassistant.const import (
     CONF_DEVICE_ID,
     CONF_DOMAIN,
+    CONF_ENTITY_ID,
     CONF_EVENT_DATA,
     CONF_PLATFORM,
     CONF_TYPE,
@@ -20,6 +21,7 @@ from homeassistant.const import (
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
@@ -31,13 +33,15 @@ CONF_CAMERA = "camera"
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {
         vol.Required(CONF_TYPE): vol.In([TRIGGER_ALERT]),
+        # Only names the trigger in the editor ("<rule> alerted"); matching is by rule.
+        vol.Optional(CONF_ENTITY_ID): cv.entity_id_or_uuid,
         vol.Optional(CONF_CAMERA): cv.string,
     }
 )
 
 
-def _rule_id_of_device(hass: HomeAssistant, device_id: str) -> str | None:
-    """The rule (subentry) id behind a rule device, or None for other devices."""
+def _rule_of_device(hass: HomeAssistant, device_id: str) -> tuple[str, str] | None:
+    """(entry id, rule id) behind a rule device, or None for other devices."""
     device = dr.async_get(hass).async_get(device_id)
     if device is None:
         return None
@@ -47,22 +51,26 @@ def _rule_id_of_device(hass: HomeAssistant, device_id: str) -> str | None:
         for entry_id in device.config_entries:
             prefix = f"{entry_id}_"
             if identifier.startswith(prefix):
-                return identifier.removeprefix(prefix)
+                return entry_id, identifier.removeprefix(prefix)
     return None
 
 
 async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, Any]]:
     """Offer "<rule> alerted" on rule devices."""
-    if _rule_id_of_device(hass, device_id) is None:
+    rule = _rule_of_device(hass, device_id)
+    if rule is None:
         return []
-    return [
-        {
-            CONF_PLATFORM: "device",
-            CONF_DOMAIN: DOMAIN,
-            CONF_DEVICE_ID: device_id,
-            CONF_TYPE: TRIGGER_ALERT,
-        }
-    ]
+    trigger = {
+        CONF_PLATFORM: "device",
+        CONF_DOMAIN: DOMAIN,
+        CONF_DEVICE_ID: device_id,
+        CONF_TYPE: TRIGGER_ALERT,
+    }
+    registry = er.async_get(hass)
+    entity_id = registry.async_get_entity_id("binary_sensor", DOMAIN, "_".join(rule))
+    if entity_id is not None and (entity := registry.async_get(entity_id)) is not None:
+        trigger[CONF_ENTITY_ID] = entity.id
+    return [trigger]
 
 
 async def async_get_trigger_capabilities(
@@ -79,10 +87,10 @@ async def async_attach_trigger(
     trigger_info: TriggerInfo,
 ) -> CALLBACK_TYPE:
     """Listen for this rule's alert events (and camera, when given)."""
-    rule_id = _rule_id_of_device(hass, config[CONF_DEVICE_ID])
-    if rule_id is None:
+    rule = _rule_of_device(hass, config[CONF_DEVICE_ID])
+    if rule is None:
         raise InvalidDeviceAutomationConfig(f"Device {config[CONF_DEVICE_ID]} is not a rule")
-    event_data: dict[str, Any] = {"rule_id": rule_id}
+    event_data: dict[str, Any] = {"rule_id": rule[1]}
     if CONF_CAMERA in config:
         event_data[CONF_CAMERA] = config[CONF_CAMERA]
     event_config = event_trigger.TRIGGER_SCHEMA(

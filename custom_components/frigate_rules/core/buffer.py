@@ -86,11 +86,9 @@ class DetectionBuffer:
                 if len(found) > run_start:
                     runs += 1
             part = found[start:]
-            # Each label's run is newest first; one run just reverses, several merge.
+            part.reverse()  # each label's run back to arrival order
             if runs > 1:
-                part.sort(key=_observed_at)
-            else:
-                part.reverse()
+                part.sort(key=_observed_at)  # stable: same-time ties keep arrival order
             found[start:] = part
         return found
 

@@ -116,7 +116,7 @@ class Context:
     alarm_state: str | None = None
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class CameraAggregate:
     """One camera's folded confidence and the observation that stands for it."""
 
@@ -136,9 +136,12 @@ class Clause:
     details: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Evaluation:
-    """The outcome of evaluating one rule at one instant."""
+    """The outcome of evaluating one rule at one instant; never changed once made.
+
+    Not `frozen`: one is built per affected rule per message (see Observation).
+    """
 
     matched: bool
     reason: Reason
