@@ -410,6 +410,48 @@ async def test_unavailability_alerts_once_per_outage(
     ]
 
 
+async def test_reload_during_an_outage_does_not_alert_again(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = await setup_entry(
+        hass,
+        make_entry(
+            rules=[
+                rule_subentry(
+                    "Front door",
+                    subentry_id="fd",
+                    cameras=["front_door"],
+                    on_unavailable="treat_as_match",
+                    cooldown_seconds=0,
+                )
+            ]
+        ),
+    )
+    events = async_capture_events(hass, EVENT_ALERT)
+    await frigate_available(hass, "offline")
+    assert len(events) == 1
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await frigate_available(hass, "offline")  # the retained will, delivered again
+    assert state_of(hass, rule_entity(hass, entry, "fd")) == STATE_ON
+    assert len(events) == 1
+
+
+async def test_removing_the_entry_forgets_its_alert_memory(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    from custom_components.frigate_rules.alerts import DATA_ALERT_MEMORY
+
+    entry = await setup_entry(
+        hass, make_entry(rules=[rule_subentry("Yard", subentry_id="y", cooldown_seconds=600)])
+    )
+    await sighting(hass, "backyard")
+    assert hass.data[DATA_ALERT_MEMORY][entry.entry_id].cooldowns
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.entry_id not in hass.data[DATA_ALERT_MEMORY]
+
+
 # -- alarm_trigger with HA's manual alarm panel -------------------------------------
 
 
