@@ -77,7 +77,10 @@ class AlertManager:
                 self._outage_alerted.add(rule_id)
                 self._fire(rule, evaluation, None, now)
             return
-        self._outage_alerted.discard(rule_id)
+        if previous is not None:
+            # The first evaluation after a (re)load runs before Frigate's retained
+            # `available` arrives; it proves nothing about an outage being over.
+            self._outage_alerted.discard(rule_id)
         matching = evaluation.matching_cameras
         newly = matching - self._matching.get(rule_id, frozenset())
         self._matching[rule_id] = matching
