@@ -43,3 +43,5 @@ async def test_diagnostics_content_and_redaction(
     assert len(diag["observations"]) == 12
     assert diag["observations"][-1]["kind"] == "end"
     assert diag["availability"]["available"] is True
+    assert diag["publisher"] == {"state": "disabled"}
+    assert diag["alerts"] == {"fired": 0, "cooldowns": 0}

@@ -241,3 +241,20 @@ async def test_publisher_start_failure_leaves_no_timer_behind(
     scheduled = [h for h in loop._scheduled if not h.cancelled()]  # type: ignore[attr-defined]
     assert not [h for h in scheduled if "_watchdog" in repr(h)]
     await pub.async_stop()  # a no-op, not an error
+
+
+async def test_diagnostics_show_the_publisher_without_credentials(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    broker: Mosquitto,
+    subscriber: Callable[..., Any],
+) -> None:
+    from custom_components.frigate_rules.diagnostics import async_get_config_entry_diagnostics
+
+    entry = await setup_entry(hass, make_entry(options=publishing_options(broker)))
+    sub = await subscriber("fr_test/status")
+    await sub.expect(is_msg("fr_test/status", b"online"))
+    diag = await async_get_config_entry_diagnostics(hass, entry)
+    assert diag["publisher"]["state"] == "connected"
+    assert diag["entry"]["options"]["broker_password"] == "**REDACTED**"
+    assert "right" not in repr(diag)

@@ -30,6 +30,7 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Everything needed to understand why a rule did or did not fire."""
     engine = entry.runtime_data.engine
+    publisher = entry.runtime_data.outbound.publisher
     return {
         "entry": {
             "title": entry.title,
@@ -61,6 +62,13 @@ async def async_get_config_entry_diagnostics(
             "max_observations": engine.buffer.max_observations,
             "size_by_camera": engine.buffer.size_by_camera(),
             "zones_seen": {c: sorted(z) for c, z in engine.buffer.zones_seen.items()},
+        },
+        "publisher": async_redact_data(publisher.diagnostics(), TO_REDACT)
+        if publisher is not None
+        else {"state": "disabled"},
+        "alerts": {
+            "fired": entry.runtime_data.alerts.alerts_fired,
+            "cooldowns": len(entry.runtime_data.alerts.cooldowns),
         },
         "parse_failures": [asdict(failure) for failure in engine.parse_failures],
         "observations": [asdict(o) for o in engine.buffer.latest(DIAG_OBSERVATIONS)],
