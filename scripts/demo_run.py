@@ -47,7 +47,8 @@ from tests.e2e.harness import (  # noqa: E402
 )
 
 DEMO_DIR = REPO / ".demo"
-PORTS_FILE = DEMO_DIR / "demo_ports.json"
+# What a later run needs to know: ports used and whether onboarding is done.
+STATE_FILE = DEMO_DIR / "demo_state.json"
 USER_NAME = "Demo"
 USERNAME = "demo"
 PASSWORD = "demo-frigate-rules"  # printed in the banner: a demo login, loopback only
@@ -120,11 +121,19 @@ async def create_demo_rules(client: HassClient, entry_id: str) -> list[str]:
     return created
 
 
-async def configure(hass: HassProcess, broker: Mosquitto, mqtt_moved: bool) -> dict[str, Any]:
-    """Onboard or log in, make sure the entries exist; what the banner shows."""
-    await wait_until_up(hass, timeout=180)
-    async with HassClient(hass.base_url) as client:
-        if await is_onboarded(client):
+async def configure(
+    hass: HassProcess, broker: Mosquitto, onboarded: bool, mqtt_moved: bool
+) -> dict[str, Any]:
+    """Onboard or log in, make sure the entries exist; what the banner shows.
+
+    `onboarded` comes from our own record of an earlier run: once onboarding is complete
+    hass drops the onboarding API, so there is nothing to ask.
+    """
+    await wait_until_up(
+        hass, timeout=180, path="/auth/providers" if onboarded else "/api/onboarding"
+    )
+    async with HassClient(hass.base_url, broker=broker) as client:
+        if onboarded or await is_onboarded(client):
             try:
                 await login(client, USERNAME, PASSWORD)
             except HassApiError as err:
@@ -154,9 +163,25 @@ async def configure(hass: HassProcess, broker: Mosquitto, mqtt_moved: bool) -> d
             entry_id = str(entries[0]["entry_id"])
         else:
             entry_id = await client.create_frigate_rules_entry(prefix=PREFIX)
+        # Replay only once hass listens, or the first pass would be partly lost.
+        await client.wait_for_subscriptions([f"{PREFIX}/events", f"{PREFIX}/available"])
         rules = await create_demo_rules(client, entry_id)
         entities = await client.entities_of_entry(entry_id)
-    return {"entry_id": entry_id, "new_rules": rules, "entities": entities}
+    return {"entry_id": entry_id, "new_rules": rules, "entities": entities, "token": client.token}
+
+
+async def entity_states(hass: HassProcess, token: str, entity_ids: list[str]) -> str:
+    """One line per entity: id, state and attributes (for --exit-after-setup)."""
+    lines = []
+    async with HassClient(hass.base_url, token) as client:
+        for entity_id in sorted(entity_ids):
+            state = await client.get_state(entity_id)
+            if state is None:
+                lines.append(f"    {entity_id}: no state (disabled by default)")
+                continue
+            attrs = {k: v for k, v in state["attributes"].items() if k != "friendly_name"}
+            lines.append(f"    {entity_id} = {state['state']}  {json.dumps(attrs)}")
+    return "\n".join(lines)
 
 
 def write_ui_files(config_dir: Path) -> None:
@@ -223,19 +248,21 @@ def stop_process_group(proc: subprocess.Popen[Any] | None, sig: int, timeout: fl
 
 def main() -> int:
     args = parse_args()
+    # Ctrl-C must work even when started in the background (SIGINT then arrives ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGHUP, _raise_stop)
     if args.reset and DEMO_DIR.exists():
         shutil.rmtree(DEMO_DIR)
     DEMO_DIR.mkdir(exist_ok=True)
-    last: dict[str, int] = json.loads(PORTS_FILE.read_text()) if PORTS_FILE.exists() else {}
+    last: dict[str, int] = json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else {}
     mqtt_port = pick_port(last.get("mqtt"))
     hass_port = args.port or pick_port(last.get("hass"), 8123)
     if args.port and not port_is_free(args.port):
         print(f"demo: port {args.port} is in use", file=sys.stderr)
         return 1
 
-    broker = Mosquitto(workdir=DEMO_DIR / "mosquitto", port=mqtt_port)
+    broker = Mosquitto(workdir=DEMO_DIR / "mosquitto", port=mqtt_port, log_subscriptions=True)
     hass = HassProcess(config_dir=DEMO_DIR, port=hass_port)
     replay: subprocess.Popen[bytes] | None = None
     url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{hass_port}"
@@ -245,8 +272,15 @@ def main() -> int:
         write_ui_files(DEMO_DIR)
         print(f"demo: starting Home Assistant on {url} (first start takes a while) ...")
         hass.start()
-        info = asyncio.run(configure(hass, broker, mqtt_moved=last.get("mqtt") != mqtt_port))
-        PORTS_FILE.write_text(json.dumps({"mqtt": mqtt_port, "hass": hass_port}))
+        info = asyncio.run(
+            configure(
+                hass,
+                broker,
+                onboarded=bool(last.get("onboarded")),
+                mqtt_moved=last.get("mqtt") != mqtt_port,
+            )
+        )
+        STATE_FILE.write_text(json.dumps({"mqtt": mqtt_port, "hass": hass_port, "onboarded": 1}))
         fixtures = sorted(FIXTURES_DIR.glob("*.jsonl"))
         replay_args = [
             *(str(path.relative_to(REPO)) for path in fixtures),
@@ -268,6 +302,10 @@ def main() -> int:
         while True:
             if replay.poll() is not None:
                 if args.exit_after_setup and replay.returncode == 0:
+                    states = asyncio.run(
+                        entity_states(hass, info["token"], list(info["entities"].values()))
+                    )
+                    print(f"\n  States after one replay pass:\n{states}\n")
                     return 0
                 print(f"demo: replay exited with {replay.returncode}", file=sys.stderr)
                 return 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
 import time
@@ -22,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any, Protocol
 
 DEFAULT_PREFIX = "frigate"
@@ -222,8 +224,12 @@ def parse_args(argv: Iterable[str]) -> argparse.Namespace:
     return args
 
 
-def main(argv: Iterable[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, connect, replay (repeatedly with --loop); the exit code."""
     try:
         lines = [line for path in args.files for line in load_lines(path, args.prefix)]
     except (OSError, FixtureError) as err:
@@ -249,6 +255,20 @@ def main(argv: Iterable[str] | None = None) -> int:
         publisher.close()
         print(format_counts(counts))
     return 0
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if threading.current_thread() is not threading.main_thread():
+        return run(args)
+    # Stop cleanly (and print the counts) on Ctrl-C or SIGTERM, even when started in
+    # the background, where SIGINT arrives ignored. Restored after, for in-process use.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return run(args)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

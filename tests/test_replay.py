@@ -349,8 +349,14 @@ def test_command_line_reports_unreachable_broker_and_bad_files(
     assert "--speed must be >= 0" in proc.stderr
 
 
+def _ignore_sigint() -> None:
+    """Start the child the way a background job starts: SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_loop_repeats_until_interrupted_and_reports_what_it_sent(
-    broker: Mosquitto, collector: Collector
+    broker: Mosquitto, collector: Collector, sig: signal.Signals
 ) -> None:
     fixture = FIXTURES / "c_reviews_backyard_v017.jsonl"
     per_round = len(raw_lines(fixture))
@@ -360,10 +366,11 @@ def test_loop_repeats_until_interrupted_and_reports_what_it_sent(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ignore_sigint,  # noqa: PLW1509 - one signal() call, no locks
     )
     try:
         assert len(collector.wait_for(3 * per_round)) >= 3 * per_round
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
@@ -374,3 +381,9 @@ def test_loop_repeats_until_interrupted_and_reports_what_it_sent(
     assert total >= 3 * per_round
     # Every counted message was acknowledged by the broker, so the subscriber gets it.
     assert len(collector.wait_for(total)) >= total
+
+
+def test_main_restores_signal_handlers(broker: Mosquitto) -> None:
+    before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    assert replay_mod.main([str(PERSON), "--port", str(broker.port), "--speed", "0"]) == 0
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

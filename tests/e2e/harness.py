@@ -253,19 +253,33 @@ class HassProcess:
         return found
 
 
-async def wait_until_up(hass: HassProcess, timeout: float = 60.0) -> None:  # noqa: ASYNC109
-    """Until hass answers HTTP (it may still be starting integrations)."""
+async def wait_until_up(
+    hass: HassProcess,
+    timeout: float = 60.0,  # noqa: ASYNC109
+    path: str = "/api/onboarding",
+) -> None:
+    """Until `path` answers 200 (hass may still be starting other integrations).
+
+    The default suits a fresh instance: the onboarding views exist until onboarding
+    is complete. An onboarded instance answers `/auth/providers` instead.
+    """
     deadline = time.monotonic() + timeout
+    last = "no answer"
     async with aiohttp.ClientSession() as session:
         while True:
             if (code := hass.exited()) is not None:
                 raise RuntimeError(f"hass exited with {code}\n{hass.diagnostics()}")
-            with contextlib.suppress(aiohttp.ClientError, OSError):
-                async with session.get(f"{hass.base_url}/api/onboarding") as resp:
+            try:
+                async with session.get(hass.base_url + path) as resp:
                     if resp.status == 200:
                         return
+                    last = f"HTTP {resp.status}"
+            except (aiohttp.ClientError, OSError) as err:
+                last = repr(err)
             if time.monotonic() > deadline:
-                raise TimeoutError(f"hass not up after {timeout} s\n{hass.diagnostics()}")
+                raise TimeoutError(
+                    f"hass: GET {path} not 200 after {timeout} s ({last})\n{hass.diagnostics()}"
+                )
             await asyncio.sleep(0.1)
 
 
