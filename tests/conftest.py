@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Generator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from homeassistant.config_entries import ConfigEntryState
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed_exact,
+)
 
 from custom_components.frigate_rules.const import CONF_TOPIC_PREFIX, DOMAIN, SUBENTRY_RULE
 
@@ -118,6 +124,26 @@ def make_entry(
         options={"publish_enabled": False, **(options or {})},
         subentries_data=rules or [],
     )
+
+
+def rule_sensor_id(hass: HomeAssistant, entry: ConfigEntry, rule_id: str) -> str:
+    """Entity id of a rule's binary_sensor (found by unique id, never guessed)."""
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "binary_sensor", DOMAIN, f"{entry.entry_id}_{rule_id}"
+    )
+    assert entity_id is not None
+    return entity_id
+
+
+async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
+    """Move HA's clock and run the timers that are due.
+
+    The exact variant: the plain one rounds up to half a second, too coarse to check
+    that a window closes on time.
+    """
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed_exact(hass)
+    await hass.async_block_till_done()
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:

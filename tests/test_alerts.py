@@ -9,22 +9,27 @@ from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_mqtt_message,
-    async_fire_time_changed_exact,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from custom_components.frigate_rules.const import DOMAIN, EVENT_ALERT
+from custom_components.frigate_rules.const import EVENT_ALERT
 
-from .conftest import fixture_lines, make_entry, rule_subentry, setup_entry, wire_payload
+from .conftest import (
+    advance,
+    fixture_lines,
+    make_entry,
+    rule_sensor_id,
+    rule_subentry,
+    setup_entry,
+    wire_payload,
+)
 
 FRIGATE_URL = "http://frigate.local:5000"
 ALARM = "alarm_control_panel.house"
@@ -54,15 +59,6 @@ EVENT_KEYS = {
 # -- helpers shared by the alert test modules ---------------------------------------
 
 
-def rule_entity(hass: HomeAssistant, entry: ConfigEntry, rule_id: str) -> str:
-    """Entity id of a rule's binary_sensor."""
-    entity_id = er.async_get(hass).async_get_entity_id(
-        "binary_sensor", DOMAIN, f"{entry.entry_id}_{rule_id}"
-    )
-    assert entity_id is not None
-    return entity_id
-
-
 def state_of(hass: HomeAssistant, entity_id: str) -> str:
     current = hass.states.get(entity_id)
     assert current is not None, entity_id
@@ -73,13 +69,6 @@ def reason_of(hass: HomeAssistant, entity_id: str) -> str:
     current = hass.states.get(entity_id)
     assert current is not None, entity_id
     return str(current.attributes["reason"])
-
-
-async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    """Move HA's clock and run the timers that are due (exactly, no rounding)."""
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed_exact(hass)
-    await hass.async_block_till_done()
 
 
 async def sighting(
@@ -134,7 +123,7 @@ async def test_cooldown_is_per_camera_and_never_holds_the_sensor(
             ]
         ),
     )
-    entity_id = rule_entity(hass, entry, "r")
+    entity_id = rule_sensor_id(hass, entry, "r")
     events = async_capture_events(hass, EVENT_ALERT)
 
     await sighting(hass, "backyard")
@@ -179,7 +168,7 @@ async def test_cooldown_zero_alerts_on_every_activation(
     entry = await setup_entry(
         hass, make_entry(rules=[rule_subentry("Yard", subentry_id="r", cooldown_seconds=0)])
     )
-    entity_id = rule_entity(hass, entry, "r")
+    entity_id = rule_sensor_id(hass, entry, "r")
     events = async_capture_events(hass, EVENT_ALERT)
     for activation in range(1, 4):
         await sighting(hass, event_id=f"1.{activation}-x")
@@ -216,7 +205,7 @@ async def test_cooldown_survives_an_entry_reload(
     await advance(hass, freezer, 5)
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    entity_id = rule_entity(hass, entry, "r")
+    entity_id = rule_sensor_id(hass, entry, "r")
     assert state_of(hass, entity_id) == STATE_OFF  # a reload starts from an empty buffer
 
     # The camera matches again 5 s after its alert, in a new engine: no alert.
@@ -295,7 +284,7 @@ async def test_event_data_is_the_contract(
         "thumbnail_url": f"{FRIGATE_URL}/api/events/1718031234.1-abc/thumbnail.jpg",
         "snapshot_url": f"{FRIGATE_URL}/api/events/1718031234.1-abc/snapshot.jpg",
     }
-    assert data["entity_id"] == rule_entity(hass, entry, "r")
+    assert data["entity_id"] == rule_sensor_id(hass, entry, "r")
     observed = datetime.fromisoformat(data["observed_at"])
     assert observed.utcoffset() == timedelta(0)
     # The time of the sighting, not of the alert.
@@ -363,7 +352,7 @@ async def test_unavailability_alerts_once_per_outage(
             ],
         ),
     )
-    entity_id = rule_entity(hass, entry, "fd")
+    entity_id = rule_sensor_id(hass, entry, "fd")
     events = async_capture_events(hass, EVENT_ALERT)
 
     await frigate_available(hass, "offline")
@@ -433,7 +422,7 @@ async def test_reload_during_an_outage_does_not_alert_again(
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     await frigate_available(hass, "offline")  # the retained will, delivered again
-    assert state_of(hass, rule_entity(hass, entry, "fd")) == STATE_ON
+    assert state_of(hass, rule_sensor_id(hass, entry, "fd")) == STATE_ON
     assert len(events) == 1
 
 
@@ -511,7 +500,7 @@ async def test_armed_away_replay_triggers_the_manual_panel(
     freezer.move_to(START)
     await setup_panel(hass)
     entry = await setup_entry(hass, make_entry(frigate_url=FRIGATE_URL, rules=[alarm_rule()]))
-    entity_id = rule_entity(hass, entry, "alarm")
+    entity_id = rule_sensor_id(hass, entry, "alarm")
     await hass.services.async_call(
         "alarm_control_panel", "alarm_arm_away", {"entity_id": ALARM}, blocking=True
     )
@@ -558,7 +547,7 @@ async def test_disarmed_panel_is_neither_triggered_nor_alerted(
     freezer.move_to(START)
     await setup_panel(hass)
     entry = await setup_entry(hass, make_entry(rules=[alarm_rule()]))
-    entity_id = rule_entity(hass, entry, "alarm")
+    entity_id = rule_sensor_id(hass, entry, "alarm")
     events = async_capture_events(hass, EVENT_ALERT)
     panel_states: set[str] = set()
     reasons: set[str] = set()
@@ -623,7 +612,7 @@ async def test_failing_alarm_call_is_a_warning_and_later_messages_flow(
         hass,
         make_entry(rules=[alarm_rule(cameras=["backyard", "front"], cooldown_seconds=0)]),
     )
-    entity_id = rule_entity(hass, entry, "alarm")
+    entity_id = rule_sensor_id(hass, entry, "alarm")
     events = async_capture_events(hass, EVENT_ALERT)
     caplog.clear()
     with caplog.at_level(logging.WARNING):

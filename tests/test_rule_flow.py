@@ -16,7 +16,14 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.frigate_rules.const import DOMAIN
 
-from .conftest import fixture_lines, make_entry, rule_subentry, setup_entry, wire_payload
+from .conftest import (
+    fixture_lines,
+    make_entry,
+    rule_sensor_id,
+    rule_subentry,
+    setup_entry,
+    wire_payload,
+)
 
 VALID = {"name": "Backyard person", "cameras": ["backyard"]}
 
@@ -25,14 +32,6 @@ async def start_rule_flow(hass: HomeAssistant, entry: MockConfigEntry) -> dict[s
     return await hass.config_entries.subentries.async_init(  # type: ignore[return-value]
         (entry.entry_id, "rule"), context={"source": SOURCE_USER}
     )
-
-
-def rule_entity_id(hass: HomeAssistant, entry: MockConfigEntry, subentry_id: str) -> str:
-    entity_id = er.async_get(hass).async_get_entity_id(
-        "binary_sensor", DOMAIN, f"{entry.entry_id}_{subentry_id}"
-    )
-    assert entity_id is not None
-    return entity_id
 
 
 async def test_create_rule_adds_sensor_without_reload(
@@ -62,7 +61,7 @@ async def test_create_rule_adds_sensor_without_reload(
     assert subentry.data["zones"] == ["patio"]
     assert subentry.data["labels"] == ["person"]
     assert entry.runtime_data.engine is engine, "adding a rule must not reload the entry"
-    entity_id = rule_entity_id(hass, entry, subentry.subentry_id)
+    entity_id = rule_sensor_id(hass, entry, subentry.subentry_id)
     assert entity_id == "binary_sensor.backyard_person"
     state = hass.states.get(entity_id)
     assert state is not None
@@ -134,7 +133,7 @@ async def test_reconfigure_edits_in_place_and_keeps_entity_id(
         hass, make_entry(rules=[rule_subentry("Backyard person", subentry_id="rule1")])
     )
     engine = entry.runtime_data.engine
-    entity_id = rule_entity_id(hass, entry, "rule1")
+    entity_id = rule_sensor_id(hass, entry, "rule1")
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, "rule"),
         context={"source": SOURCE_RECONFIGURE, "subentry_id": "rule1"},
@@ -158,7 +157,7 @@ async def test_reconfigure_edits_in_place_and_keeps_entity_id(
     assert rule.name == "Garden person"
     assert rule.cameras == ("backyard", "garden")
     assert rule.percentile == 50
-    assert rule_entity_id(hass, entry, "rule1") == entity_id
+    assert rule_sensor_id(hass, entry, "rule1") == entity_id
     state = hass.states.get(entity_id)
     assert state is not None
     assert state.attributes["cameras"] == ["backyard", "garden"]
@@ -213,8 +212,8 @@ async def test_delete_rule_removes_entity_and_device_only(
         ),
     )
     engine = entry.runtime_data.engine
-    one = rule_entity_id(hass, entry, "rule1")
-    two = rule_entity_id(hass, entry, "rule2")
+    one = rule_sensor_id(hass, entry, "rule1")
+    two = rule_sensor_id(hass, entry, "rule2")
     assert hass.config_entries.async_remove_subentry(entry, "rule1")
     await hass.async_block_till_done()
     assert entry.runtime_data.engine is engine

@@ -3,46 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     async_fire_mqtt_message,
-    async_fire_time_changed_exact,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from custom_components.frigate_rules.const import DOMAIN
-
-from .conftest import fixture_lines, make_entry, rule_subentry, setup_entry, wire_payload
-
-
-def sensor_id(hass: HomeAssistant, entry: MockConfigEntry, rule_id: str) -> str:
-    entity_id = er.async_get(hass).async_get_entity_id(
-        "binary_sensor", DOMAIN, f"{entry.entry_id}_{rule_id}"
-    )
-    assert entity_id is not None
-    return entity_id
+from .conftest import (
+    advance,
+    fixture_lines,
+    make_entry,
+    rule_sensor_id,
+    rule_subentry,
+    setup_entry,
+    wire_payload,
+)
 
 
 def attrs(hass: HomeAssistant, entity_id: str) -> dict[str, Any]:
     state = hass.states.get(entity_id)
     assert state is not None
     return dict(state.attributes) | {"state": state.state}
-
-
-async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    # The exact variant: the plain one rounds up to half a second, too coarse to
-    # check that a window closes on time.
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed_exact(hass)
-    await hass.async_block_till_done()
 
 
 async def replay(
@@ -94,7 +80,7 @@ async def test_window_closes_on_time_without_new_input(
     entry = await setup_entry(
         hass, make_entry(rules=[rule_subentry("Patio", subentry_id="r", zones=["patio"])])
     )
-    entity_id = sensor_id(hass, entry, "r")
+    entity_id = rule_sensor_id(hass, entry, "r")
     assert attrs(hass, entity_id)["state"] == STATE_OFF
     fire_event(hass)
     await hass.async_block_till_done()
@@ -137,7 +123,7 @@ async def test_below_threshold_and_other_zone(
             rules=[rule_subentry("Patio", subentry_id="r", zones=["patio"], min_confidence_pct=90)]
         ),
     )
-    entity_id = sensor_id(hass, entry, "r")
+    entity_id = rule_sensor_id(hass, entry, "r")
     fire_event(hass, score=0.89)
     await hass.async_block_till_done()
     assert attrs(hass, entity_id)["reason"] == "below_threshold"
@@ -192,7 +178,7 @@ async def test_person_backyard_replay_turns_on_only_in_patio_at_90(
             ]
         ),
     )
-    entity_id = sensor_id(hass, entry, "r")
+    entity_id = rule_sensor_id(hass, entry, "r")
     first_on: list[tuple[dict[str, Any], dict[str, Any]]] = []
     states: list[str] = []
 
@@ -248,7 +234,7 @@ async def test_parked_car_does_not_keep_rule_on(
             ]
         ),
     )
-    entity_id = sensor_id(hass, entry, "r")
+    entity_id = rule_sensor_id(hass, entry, "r")
     parked_states: list[str] = []
     moving_states: list[str] = []
 
@@ -289,7 +275,7 @@ async def test_last_will_applies_the_unavailable_policy(
             ]
         ),
     )
-    entity_id = sensor_id(hass, entry, "r")
+    entity_id = rule_sensor_id(hass, entry, "r")
     after_will: list[dict[str, Any]] = []
     after_back: list[dict[str, Any]] = []
 
@@ -311,7 +297,7 @@ async def test_sensor_starts_off_after_reload(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
     entry = await setup_entry(hass, make_entry(rules=[rule_subentry("Patio", subentry_id="r")]))
-    entity_id = sensor_id(hass, entry, "r")
+    entity_id = rule_sensor_id(hass, entry, "r")
     fire_event(hass)
     await hass.async_block_till_done()
     assert attrs(hass, entity_id)["state"] == STATE_ON
@@ -338,7 +324,7 @@ async def test_alarm_gate_follows_the_panel_state(
             ]
         ),
     )
-    entity_id = sensor_id(hass, entry, "r")
+    entity_id = rule_sensor_id(hass, entry, "r")
     fire_event(hass)
     await hass.async_block_till_done()
     assert attrs(hass, entity_id)["reason"] == "alarm_state"
