@@ -378,7 +378,9 @@ def test_loop_repeats_until_interrupted_and_reports_what_it_sent(
             proc.wait()
     assert proc.returncode == 0, err
     total = int(out.splitlines()[-1].split()[0])
-    assert total >= 3 * per_round
+    # Counts are of acknowledged publishes; the signal may land between a PUBACK and the
+    # count, so at most the one publish in flight is missing from the tally.
+    assert total >= 3 * per_round - 1
     # Every counted message was acknowledged by the broker, so the subscriber gets it.
     assert len(collector.wait_for(total)) >= total
 

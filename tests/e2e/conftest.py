@@ -1,4 +1,4 @@
-"""End-to-end fixtures: one real Mosquitto and one real hass per pytest session.
+"""End-to-end fixtures: one real Mosquitto and one real hass per pytest run.
 
 hass runs as its own process from this venv (so each venv tests its own HA version),
 on a free loopback port, with a throw-away config dir holding a symlink to the
@@ -8,7 +8,7 @@ do it. Tests talk to it over REST and websocket only; they never use PHACC's in-
 
 Sockets: PHACC's plugin disables sockets before every test (pytest-socket) and allows
 connections to 127.0.0.1 only. E2E tests opt in with pytest-socket's `socket_enabled`
-fixture (see `pytestmark` in the test modules). Session fixtures are set up before any
+fixture (see `pytestmark` in the test modules). Package fixtures are set up before any
 function fixture, i.e. before `socket_enabled` ran, so `e2e_stack` re-enables socket
 creation itself; the 127.0.0.1-only connect guard stays in force throughout.
 """
@@ -70,7 +70,7 @@ _STACK_KEY = pytest.StashKey[E2EStack]()
 def run_in_thread(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine to completion on a private event loop in a worker thread.
 
-    Keeps session setup off the main thread's event loop, which pytest-asyncio and
+    Keeps the stack setup off the main thread's event loop, which pytest-asyncio and
     PHACC manage per test. The thread has ended when this returns.
     """
     box: dict[str, Any] = {}
@@ -108,11 +108,15 @@ def auto_enable_custom_integrations() -> None:
     """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def e2e_stack(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[E2EStack]:
-    """Mosquitto + onboarded hass with an MQTT entry, shared by the whole session."""
+    """Mosquitto + onboarded hass with an MQTT entry, shared by every e2e test.
+
+    Package scope: one hass per pytest run, stopped once the e2e tests are done rather
+    than idling through the unit tests.
+    """
     pytest_socket.enable_socket()  # see the module docstring
     workdir = tmp_path_factory.mktemp("e2e")
     broker = Mosquitto(workdir=workdir / "mosquitto", log_subscriptions=True)
@@ -145,7 +149,7 @@ def e2e_stack(
 
 @pytest.fixture
 async def hass_api(e2e_stack: E2EStack, socket_enabled: None) -> AsyncIterator[HassClient]:
-    """An authenticated REST/websocket client of the session's hass, for one test."""
+    """An authenticated REST/websocket client of the shared hass, for one test."""
     async with e2e_stack.client() as client:
         yield client
 
