@@ -49,9 +49,16 @@ find_python313() {
   return 1
 }
 
+# An executable regular file (bash's `command -v` also reports non-executable matches).
+_is_program() { [[ -n "$1" && -f "$1" && -x "$1" ]]; }
+
+mosquitto_installed() {
+  _is_program "$(command -v mosquitto 2>/dev/null || true)" || _is_program /usr/sbin/mosquitto
+}
+
 # Mosquitto is what the tests and the demo use as broker (Debian's 2.0 speaks MQTT 5).
 ensure_mosquitto() {
-  if command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]]; then
+  if mosquitto_installed; then
     return 0
   fi
   log "mosquitto not found: installing it with apt-get"
@@ -65,8 +72,7 @@ ensure_mosquitto() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
     --no-install-recommends mosquitto mosquitto-clients >&2 \
     || die "apt-get install mosquitto failed"
-  command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] \
-    || die "mosquitto still missing after apt-get install"
+  mosquitto_installed || die "mosquitto still missing after apt-get install"
 }
 
 # The requirement files a venv is built from: the file itself plus its `-r` includes.
