@@ -175,13 +175,6 @@ class Engine:
                 self._cancel_rule_timer(rule.rule_id)
                 self._evaluate(rule, now)
 
-    def evaluate_now(
-        self, rule: Rule, now: float | None = None, *, explain: bool = False
-    ) -> Evaluation:
-        """Evaluate a rule against the live buffer without touching any state."""
-        at = time.time() if now is None else now
-        return evaluate(rule, self.buffer, at, self.context_for(rule, at), explain=explain)
-
     def context_for(self, rule: Rule, now: float) -> Context:
         """Availability and alarm state as the rule sees them at `now`."""
         alarm_state = None
