@@ -71,6 +71,10 @@ _SETUP_FAILED = re.compile(
 )
 
 
+_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ [A-Z]+ ")
+_ERROR_RECORD = re.compile(r"^\S+ \S+ (?:ERROR|CRITICAL) ")
+
+
 class HassApiError(RuntimeError):
     """A REST or websocket call that Home Assistant answered with an error."""
 
@@ -238,6 +242,28 @@ class HassProcess:
             f"--- hass console ({self.console_path}) ---\n{console[-4000:]}\n"
             f"--- last {lines} lines of {self.log_path} ---\n{log_tail}"
         )
+
+    def log_records(self) -> list[str]:
+        """The log split into records: a timestamped line plus its traceback lines."""
+        records: list[str] = []
+        for line in self.log().splitlines():
+            if _RECORD_START.match(line) or not records:
+                records.append(line)
+            else:
+                records[-1] += "\n" + line
+        return records
+
+    def errors_mentioning(self, needle: str = DOMAIN) -> list[str]:
+        """ERROR/CRITICAL records (tracebacks included) that mention `needle`.
+
+        Catches what escapes the integration's callbacks: HA logs those at ERROR with
+        a traceback through custom_components/frigate_rules.
+        """
+        return [
+            record
+            for record in self.log_records()
+            if _ERROR_RECORD.match(record) and needle in record
+        ]
 
     def setup_failures(self, domains: Iterable[str] = NEEDED_DOMAINS) -> list[str]:
         """Log lines saying that one of `domains` failed to set up."""

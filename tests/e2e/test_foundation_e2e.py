@@ -140,3 +140,4 @@ async def test_replay_reaches_sensors_and_garbage_is_counted(
     )
     assert datetime.fromisoformat(newer["state"]) > observed_at, "the valid event was observed"
     assert e2e_stack.hass.setup_failures({"frigate_rules", "mqtt"}) == []
+    assert e2e_stack.hass.errors_mentioning("frigate_rules") == [], "nothing may escape"
