@@ -24,8 +24,8 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.frigate_rules.const import EVENT_ALERT
 
-from .conftest import make_entry, rule_subentry, setup_entry
-from .test_alerts import START, advance, frigate_available, rule_entity, sighting, state_of
+from .conftest import advance, make_entry, rule_sensor_id, rule_subentry, setup_entry
+from .test_alerts import START, frigate_available, sighting, state_of
 
 BLUEPRINT = (
     Path(__file__).parent.parent
@@ -126,7 +126,7 @@ async def test_notifies_with_title_message_and_snapshot(
 ) -> None:
     freezer.move_to(START)
     entry = await setup_rules(hass)
-    calls = await setup_blueprint_automation(hass, rule_entity(hass, entry, "r"))
+    calls = await setup_blueprint_automation(hass, rule_sensor_id(hass, entry, "r"))
     alerts = async_capture_events(hass, EVENT_ALERT)
 
     # Another rule's alert does not concern this automation.
@@ -161,7 +161,7 @@ async def test_without_frigate_url_there_is_no_image(
     hass: HomeAssistant, config_dir: Path, mqtt_mock: MqttMockHAClient
 ) -> None:
     entry = await setup_rules(hass, frigate_url=None)
-    calls = await setup_blueprint_automation(hass, rule_entity(hass, entry, "r"))
+    calls = await setup_blueprint_automation(hass, rule_sensor_id(hass, entry, "r"))
     await sighting(hass, "backyard", score=0.91, zones=["patio", "lawn"])
     await hass.async_block_till_done()
     assert [call.data for call in calls] == [
@@ -184,7 +184,7 @@ async def test_only_when_condition_and_own_texts(
     entry = await setup_rules(hass)
     calls = await setup_blueprint_automation(
         hass,
-        rule_entity(hass, entry, "r"),
+        rule_sensor_id(hass, entry, "r"),
         only_when=[{"condition": "state", "entity_id": "input_boolean.away", "state": "on"}],
         title="Intruder: {{ alert.camera }}",
         message="{{ alert.event_id }} {{ alert.action }}",
@@ -197,7 +197,7 @@ async def test_only_when_condition_and_own_texts(
     await hass.services.async_call(
         "frigate_rules",
         "reset_cooldown",
-        {"entity_id": rule_entity(hass, entry, "r")},
+        {"entity_id": rule_sensor_id(hass, entry, "r")},
         blocking=True,
     )
     await advance(hass, freezer, 10.1)

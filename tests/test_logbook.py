@@ -19,8 +19,8 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 from custom_components.frigate_rules.const import DOMAIN, EVENT_ALERT
 from custom_components.frigate_rules.logbook import describe_alert
 
-from .conftest import make_entry, rule_subentry, setup_entry
-from .test_alerts import START, frigate_available, rule_entity, sighting
+from .conftest import make_entry, rule_sensor_id, rule_subentry, setup_entry
+from .test_alerts import START, frigate_available, sighting
 
 CAMERA_ALERT: dict[str, Any] = {
     "rule_name": "Backyard person",
@@ -108,7 +108,7 @@ async def test_logbook_shows_real_alerts(
             ]
         ),
     )
-    entity_id = rule_entity(hass, entry, "r")
+    entity_id = rule_sensor_id(hass, entry, "r")
     events = async_capture_events(hass, EVENT_ALERT)
     await sighting(hass, score=0.934, sub_label="Bob")
     await frigate_available(hass, "offline")

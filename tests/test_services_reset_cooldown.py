@@ -12,8 +12,8 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.frigate_rules.const import DOMAIN, EVENT_ALERT
 
-from .conftest import make_entry, rule_subentry, setup_entry
-from .test_alerts import START, advance, rule_entity, sighting, state_of
+from .conftest import advance, make_entry, rule_sensor_id, rule_subentry, setup_entry
+from .test_alerts import START, sighting, state_of
 
 
 async def reset(hass: HomeAssistant, entity_id: str, camera: str | None = None) -> None:
@@ -34,7 +34,7 @@ async def test_reset_clears_every_camera_of_the_rule(
             ]
         ),
     )
-    yard = rule_entity(hass, entry, "r")
+    yard = rule_sensor_id(hass, entry, "r")
     events = async_capture_events(hass, EVENT_ALERT)
     await sighting(hass, "backyard")
     await sighting(hass, "front")
@@ -70,7 +70,7 @@ async def test_reset_one_camera_only(
         hass,
         make_entry(rules=[rule_subentry("Yard", subentry_id="r", cameras=["backyard", "front"])]),
     )
-    yard = rule_entity(hass, entry, "r")
+    yard = rule_sensor_id(hass, entry, "r")
     events = async_capture_events(hass, EVENT_ALERT)
     await sighting(hass, "backyard")
     await sighting(hass, "front")
@@ -90,7 +90,7 @@ async def test_reset_before_any_alert_is_harmless(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
     entry = await setup_entry(hass, make_entry(rules=[rule_subentry("Yard", subentry_id="r")]))
-    await reset(hass, rule_entity(hass, entry, "r"))
+    await reset(hass, rule_sensor_id(hass, entry, "r"))
     events = async_capture_events(hass, EVENT_ALERT)
     await sighting(hass)
     assert len(events) == 1
@@ -123,7 +123,7 @@ async def test_entity_of_an_unloaded_entry_is_unknown(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
     entry = await setup_entry(hass, make_entry(rules=[rule_subentry("Yard", subentry_id="r")]))
-    entity_id = rule_entity(hass, entry, "r")
+    entity_id = rule_sensor_id(hass, entry, "r")
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     with pytest.raises(ServiceValidationError) as raised:
