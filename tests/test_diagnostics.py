@@ -8,7 +8,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.frigate_rules.diagnostics import async_get_config_entry_diagnostics
 
-from .conftest import fixture_lines, make_entry, setup_entry, wire_payload
+from .conftest import fixture_lines, make_entry, rule_subentry, setup_entry, wire_payload
 
 
 async def test_diagnostics_content_and_redaction(
@@ -19,6 +19,7 @@ async def test_diagnostics_content_and_redaction(
         make_entry(
             frigate_url="http://admin:secret@frigate:5000",
             options={"broker_password": "hunter2", "retention_seconds": 900},
+            rules=[rule_subentry("Patio", subentry_id="patio", zones=["patio"])],
         ),
     )
     for line in fixture_lines("a_person_backyard_v017.jsonl"):
@@ -44,4 +45,10 @@ async def test_diagnostics_content_and_redaction(
     assert diag["observations"][-1]["kind"] == "end"
     assert diag["availability"]["available"] is True
     assert diag["publisher"] == {"state": "disabled"}
+    patio = diag["rules"]["patio"]
+    assert patio["name"] == "Patio"
+    assert patio["config"]["zones"] == ["patio"]
+    assert patio["evaluation"]["matched"] is True
+    assert patio["evaluation"]["camera"] == "backyard"
+    assert patio["evaluation"]["reason"] == "matched"
     assert diag["alerts"] == {"fired": 0, "cooldowns": 0}

@@ -12,6 +12,7 @@ from .const import CONF_FRIGATE_URL, DIAG_OBSERVATIONS
 
 if TYPE_CHECKING:
     from . import FrigateRulesConfigEntry
+    from .engine import Engine
 
 TO_REDACT = {
     "password",
@@ -75,7 +76,7 @@ async def async_get_config_entry_diagnostics(
     }
 
 
-def _evaluation(engine: Any, rule_id: str) -> dict[str, Any] | None:
+def _evaluation(engine: Engine, rule_id: str) -> dict[str, Any] | None:
     evaluation = engine.evaluations.get(rule_id)
     if evaluation is None:
         return None
