@@ -51,4 +51,4 @@ async def test_diagnostics_content_and_redaction(
     assert patio["evaluation"]["matched"] is True
     assert patio["evaluation"]["camera"] == "backyard"
     assert patio["evaluation"]["reason"] == "matched"
-    assert diag["alerts"] == {"fired": 0, "cooldowns": 0}
+    assert diag["alerts"] == {"fired": 1, "cooldowns": 1}  # the patio rule alerted once
