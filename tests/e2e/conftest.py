@@ -59,6 +59,23 @@ class E2EStack:
         """A new authenticated client (use with `async with`)."""
         return HassClient(self.base_url, self.token, broker=self.broker)
 
+    async def restart_hass(self) -> int:
+        """Restart hass on the same config dir and port; a broker log mark from before.
+
+        For what needs a restart (DESIGN 2: YAML MQTT triggers made before the MQTT
+        entry existed). Pass the mark to `HassClient.wait_for_subscriptions` before
+        publishing: messages sent before HA re-subscribed are lost. Blocks the event
+        loop while hass stops; hass is started from this (the main) thread, which its
+        die-with-parent signal is tied to.
+        """
+        mark = self.broker.log_size()
+        self.hass.stop()
+        self.hass.start()
+        await wait_until_up(self.hass, START_TIMEOUT, path="/auth/providers")
+        async with self.client() as client:
+            await client.wait_until_running(START_TIMEOUT)
+        return mark
+
     def diagnostics(self) -> str:
         """The logs of hass and mosquitto, for failure reports."""
         return f"{self.hass.diagnostics()}\n--- mosquitto log ---\n{self.broker.log()[-6000:]}"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import E2EStack, fixture_path
-from tests.e2e.harness import HassClient, count_subscribed, run_replay
+from tests.e2e.harness import SUBSCRIBED_SUFFIXES, HassClient, count_subscribed, run_replay
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("socket_enabled")]
 
@@ -141,3 +141,25 @@ async def test_replay_reaches_sensors_and_garbage_is_counted(
     assert datetime.fromisoformat(newer["state"]) > observed_at, "the valid event was observed"
     assert e2e_stack.hass.setup_failures({"frigate_rules", "mqtt"}) == []
     assert e2e_stack.hass.errors_mentioning("frigate_rules") == [], "nothing may escape"
+
+
+async def test_entry_and_subscriptions_survive_a_hass_restart(
+    e2e_stack: E2EStack, hass_api: HassClient, tmp_path: Path
+) -> None:
+    prefix = "e2e_restart"
+    entry_id = await hass_api.create_frigate_rules_entry(prefix=prefix)
+    uid = f"{entry_id}_availability"
+    before = await hass_api.wait_for_entities(entry_id, [uid])
+
+    mark = await e2e_stack.restart_hass()
+
+    entries = {e["entry_id"]: e for e in await hass_api.config_entries("frigate_rules")}
+    assert entries[entry_id]["state"] == "loaded"
+    assert await hass_api.wait_for_entities(entry_id, [uid]) == before
+    await hass_api.wait_for_subscriptions(
+        [f"{prefix}/{suffix}" for suffix in SUBSCRIBED_SUFFIXES], since=mark
+    )
+    online = write_jsonl(tmp_path / "online.jsonl", f"{prefix}/available", ["online"])
+    run_replay([online], e2e_stack.broker.port, speed=0, prefix=prefix)
+    await hass_api.wait_for_state(before[uid], lambda s: s["state"] == "on")
+    assert e2e_stack.hass.errors_mentioning("frigate_rules") == []
