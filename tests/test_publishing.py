@@ -258,3 +258,14 @@ async def test_diagnostics_show_the_publisher_without_credentials(
     assert diag["publisher"]["state"] == "connected"
     assert diag["entry"]["options"]["broker_password"] == "**REDACTED**"
     assert "right" not in repr(diag)
+
+
+def test_client_ids_differ_for_entries_made_in_the_same_second() -> None:
+    from custom_components.frigate_rules.outbound import publisher_options
+
+    # Two real ULIDs from the same second (same time prefix, different random tail).
+    first = publisher_options("01M81D6EKW5R39S13BQN4GR14K", {}).client_id
+    second = publisher_options("01M81D6EWZ9GT8R4TSRM321EZ9", {}).client_id
+    assert first != second
+    assert len(first) <= 23
+    assert first.startswith("frigate_rules-")

@@ -41,7 +41,10 @@ def publisher_options(entry_id: str, options: Mapping[str, Any]) -> PublisherOpt
     """Publisher options from the entry options (defaults per DESIGN 4.1)."""
     merged = {**PUBLISHER_DEFAULTS, **options}
     return PublisherOptions(
-        client_id=f"{DOMAIN}-{entry_id[:8]}",
+        # The tail, not the head: entry ids are ULIDs whose first characters are the
+        # creation time, so entries made within a second would share a client id and
+        # knock each other off the broker. 22 characters fit MQTT 3.1.1's 23.
+        client_id=f"{DOMAIN}-{entry_id[-8:]}",
         base_topic=str(merged[CONF_BASE_TOPIC]),
         qos=int(merged[CONF_QOS]),
         message_expiry_seconds=int(merged[CONF_MESSAGE_EXPIRY_SECONDS]),
