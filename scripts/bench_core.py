@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from custom_components.frigate_rules.core.buffer import DetectionBuffer  # noqa: E402
-from custom_components.frigate_rules.core.frigate import Rejected, parse_event  # noqa: E402
-from custom_components.frigate_rules.core.model import Aggregation, Context, Rule  # noqa: E402
-from custom_components.frigate_rules.core.rules import evaluate  # noqa: E402
+from custom_components.frigate_rules.core.buffer import DetectionBuffer
+from custom_components.frigate_rules.core.frigate import Rejected, parse_event
+from custom_components.frigate_rules.core.model import Aggregation, Context, Rule
+from custom_components.frigate_rules.core.rules import evaluate
 
 BUDGET_MSGS_PER_S = 20_000
 BUDGET_BYTES_PER_OBSERVATION = 200
