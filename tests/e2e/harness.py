@@ -56,6 +56,7 @@ HOUSE_ALARM_YAML = """\
 alarm_control_panel:
   - platform: manual
     name: House
+    code_arm_required: false
     arming_time: 0
     delay_time: 0
     trigger_time: 60
