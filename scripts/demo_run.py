@@ -71,8 +71,62 @@ my:
 {HOUSE_ALARM_YAML}"""
 
 # Rules the demo creates, each the user input of the `rule` subentry flow's steps
-# (one dict per step). Filled in by the rules issue; see `create_demo_rules`.
-DEMO_RULES: list[list[dict[str, Any]]] = []
+# (one dict per step); see `create_demo_rules`. Together they show both aggregations
+# going on and off with the replay, and an alarm rule that triggers the House panel.
+ALARM_ENTITY = "alarm_control_panel.house"
+DEMO_RULES: list[list[dict[str, Any]]] = [
+    [
+        {
+            "name": "Backyard patio person",
+            "cameras": ["backyard"],
+            "labels": ["person"],
+            "zones": ["patio"],
+            "min_confidence_pct": 90,
+            "aggregation": "max",
+            "within_seconds": 10,
+            "cooldown_seconds": 60,
+        }
+    ],
+    [
+        {
+            "name": "Front door person p50",
+            "cameras": ["front_door"],
+            "labels": ["person"],
+            "min_confidence_pct": 75,
+            "aggregation": "percentile",
+            "percentile": 50,
+            "within_seconds": 15,
+            "on_unavailable": "treat_as_match",
+            "cooldown_seconds": 60,
+        }
+    ],
+    [
+        {
+            "name": "Backyard intruder (armed away)",
+            "cameras": ["backyard"],
+            "labels": ["person"],
+            "zones": ["yard", "patio"],
+            "min_confidence_pct": 80,
+            "aggregation": "max",
+            "within_seconds": 10,
+            "alarm_entity": ALARM_ENTITY,
+            # "triggered" too, so the sensor stays on while the panel it triggered rings.
+            "alarm_states": ["armed_away", "triggered"],
+            "action": "alarm_trigger",
+            "cooldown_seconds": 120,
+        }
+    ],
+    [
+        {
+            "name": "Driveway car moving",
+            "cameras": ["driveway", "side_yard"],
+            "labels": ["car"],
+            "min_confidence_pct": 80,
+            "aggregation": "latest",
+            "within_seconds": 10,
+        }
+    ],
+]
 
 
 class Stop(Exception):
@@ -166,6 +220,13 @@ async def configure(
         # Replay only once hass listens, or the first pass would be partly lost.
         await client.wait_for_subscriptions([f"{PREFIX}/events", f"{PREFIX}/available"])
         rules = await create_demo_rules(client, entry_id)
+        # Armed away, so the intruder rule can trigger the panel (it re-arms itself
+        # after its trigger time, and the next replay loop triggers it again).
+        panel = await client.get_state(ALARM_ENTITY)
+        if panel is not None and panel["state"] == "disarmed":
+            await client.rest_post(
+                "/api/services/alarm_control_panel/alarm_arm_away", {"entity_id": ALARM_ENTITY}
+            )
         entities = await client.entities_of_entry(entry_id)
     return {"entry_id": entry_id, "new_rules": rules, "entities": entities, "token": client.token}
 
