@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +90,7 @@ class RuleBinarySensor(EngineEntity, BinarySensorEntity):
             via_device=(DOMAIN, entry.entry_id),
         )
         self._last_written: tuple[Any, ...] | None = None
+        self._pending_write: asyncio.Task[None] | None = None
 
     @property
     def is_on(self) -> bool:
@@ -119,12 +121,32 @@ class RuleBinarySensor(EngineEntity, BinarySensorEntity):
 
     @callback
     def _refresh(self) -> None:
+        """Write in the loop's next pass, once however many evaluations came before.
+
+        The same MQTT message may just have fired this rule's alert; writing the state
+        inline would hold that event back from automations and websocket clients.
+        """
+        if self._pending_write is None:
+            # A task (not a bare call_soon) so that hass.async_block_till_done and
+            # shutdown know about it; not eager, so it runs after the event is out.
+            self._pending_write = self.hass.async_create_task(
+                self._async_write_if_changed(), eager_start=False
+            )
+
+    async def _async_write_if_changed(self) -> None:
         """Write only when something a user can see changed."""
+        self._pending_write = None
         snapshot = (self.is_on, tuple(self.extra_state_attributes.items()))
         if snapshot == self._last_written:
             return
         self._last_written = snapshot
         self.async_write_ha_state()
+
+    async def async_will_remove_from_hass(self) -> None:
+        """Drop a write that is still pending."""
+        if self._pending_write is not None:
+            self._pending_write.cancel()
+            self._pending_write = None
 
 
 def _round(value: float | None) -> float | None:

@@ -210,7 +210,7 @@ class Engine:
         for listener in tuple(self._listeners.get(key, ())):
             listener()
 
-    def _stats_changed(self) -> None:
+    def stats_changed(self) -> None:
         """Coalesce counter updates into one entity write per interval."""
         if self._stats_unsub is None and self._started:
             self._stats_unsub = async_call_later(self.hass, STATS_WRITE_INTERVAL, self._flush_stats)
@@ -288,7 +288,7 @@ class Engine:
         if was_silent:
             self._arm_grace_timer()
             self._check_availability(now)
-        self._stats_changed()
+        self.stats_changed()
         return now
 
     def _record_failure(self, msg: ReceiveMessage, reason: str, now: float) -> None:
@@ -302,7 +302,7 @@ class Engine:
             ParseFailure(time.time(), msg.topic, "internal_error", _payload_head(msg.payload))
         )
         LOGGER.exception("Unexpected error handling a message on %s", msg.topic)
-        self._stats_changed()
+        self.stats_changed()
 
     def _ingest(self, observation: Observation, now: float) -> None:
         self.buffer.add(observation)
@@ -419,4 +419,4 @@ class Engine:
     @callback
     def _prune(self, _now: Any) -> None:
         self.buffer.prune(time.time())
-        self._stats_changed()
+        self.stats_changed()

@@ -30,7 +30,7 @@ from .const import (
     PUBLISHER_DEFAULTS,
 )
 from .core.model import Evaluation, Rule
-from .engine import STATS_KEY, Engine
+from .engine import Engine
 from .publisher import BrokerSettings, Publisher, PublisherOptions
 
 MQTT_DOMAIN = "mqtt"
@@ -152,7 +152,9 @@ class Outbound:
 
     @callback
     def _on_change(self) -> None:
-        self.engine.notify(STATS_KEY)
+        # Coalesced: the publisher reports a change for every message it sends, and
+        # nine diagnostic entities redrawn per alert would slow the alert path down.
+        self.engine.stats_changed()
 
     def _on_evaluation(
         self, rule: Rule, previous: Evaluation | None, evaluation: Evaluation, now: float
