@@ -18,6 +18,7 @@ import pytest
 
 from tests.e2e.conftest import E2EStack, fixture_path
 from tests.e2e.harness import HassClient, run_replay
+from tests.test_alerts import EVENT_KEYS as ALERT_KEYS  # DESIGN 4.5, exactly
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("socket_enabled")]
 
@@ -32,27 +33,6 @@ ZONE = "patio"
 THRESHOLD = 90
 WITHIN = 5
 RULE_NAME = "E2E alarm backyard"
-# DESIGN 4.5, exactly.
-ALERT_KEYS = {
-    "rule_id",
-    "rule_name",
-    "entity_id",
-    "action",
-    "camera",
-    "zones",
-    "label",
-    "event_id",
-    "sub_label",
-    "confidence_pct",
-    "aggregation",
-    "within_seconds",
-    "reason",
-    "alarm_entity",
-    "alarm_state",
-    "observed_at",
-    "thumbnail_url",
-    "snapshot_url",
-}
 
 
 def first_activation(path: Path) -> dict[str, Any]:
