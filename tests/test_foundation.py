@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.frigate_rules.core.topics import SUBSCRIBED
 
-from .conftest import fixture_lines, setup_entry, wire_payload
+from .conftest import fixture_lines, make_entry, setup_entry, wire_payload
 
 SUBSCRIBED_TOPICS = {f"frigate/{name}" for name in SUBSCRIBED}
 
@@ -226,8 +226,6 @@ async def test_grace_expiry_and_recovery(
     mqtt_mock: MqttMockHAClient,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    from .conftest import make_entry
-
     entry = await setup_entry(hass, make_entry(options={"availability_grace_seconds": 120}))
     availability = entity_ids(hass, entry)["availability"]
     freezer.tick(timedelta(seconds=100))
@@ -259,8 +257,6 @@ async def test_grace_zero_never_times_out(
     mqtt_mock: MqttMockHAClient,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    from .conftest import make_entry
-
     entry = await setup_entry(hass, make_entry(options={"availability_grace_seconds": 0}))
     availability = entity_ids(hass, entry)["availability"]
     freezer.tick(timedelta(hours=5))
@@ -291,8 +287,6 @@ async def test_reload_keeps_configuration(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,
 ) -> None:
-    from .conftest import make_entry
-
     entry = await setup_entry(
         hass, make_entry(options={"retention_seconds": 900}, frigate_url="http://frigate:5000")
     )

@@ -112,7 +112,7 @@ class AlertManager:
             try:
                 sink(rule, data)
             except Exception:
-                LOGGER.exception("Error handing alert of %s on", rule.name)
+                LOGGER.exception("Error handing on the alert of %s", rule.name)
         if rule.action is Action.ALARM_TRIGGER and rule.alarm_entity:
             self.hass.async_create_background_task(
                 self._trigger_alarm(rule), f"{DOMAIN} alarm_trigger {rule.name}"

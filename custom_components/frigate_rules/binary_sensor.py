@@ -89,17 +89,19 @@ class RuleBinarySensor(EngineEntity, BinarySensorEntity):
             entry_type=DeviceEntryType.SERVICE,
             via_device=(DOMAIN, entry.entry_id),
         )
-        self._last_written: tuple[Any, ...] | None = None
         self._pending_write: asyncio.Task[None] | None = None
 
-    @property
-    def is_on(self) -> bool:
-        """The rule's latest evaluation."""
-        evaluation = self.engine.evaluations.get(self.rule_id)
-        return evaluation is not None and evaluation.matched
+    async def async_added_to_hass(self) -> None:
+        """Listen to the engine, showing the rule's current evaluation at once."""
+        self._attr_is_on, self._attr_extra_state_attributes = self._current()
+        await super().async_added_to_hass()
 
-    @property
-    def extra_state_attributes(self) -> dict[str, Any]:
+    def _current(self) -> tuple[bool, dict[str, Any]]:
+        """State and attributes from the rule's latest evaluation, built once."""
+        evaluation = self.engine.evaluations.get(self.rule_id)
+        return evaluation is not None and evaluation.matched, self._attributes()
+
+    def _attributes(self) -> dict[str, Any]:
         """Why the rule is in its state."""
         rule = self.engine.rules.get(self.rule_id)
         evaluation = self.engine.evaluations.get(self.rule_id)
@@ -136,10 +138,10 @@ class RuleBinarySensor(EngineEntity, BinarySensorEntity):
     async def _async_write_if_changed(self) -> None:
         """Write only when something a user can see changed."""
         self._pending_write = None
-        snapshot = (self.is_on, tuple(self.extra_state_attributes.items()))
-        if snapshot == self._last_written:
+        current = self._current()
+        if current == (self._attr_is_on, self._attr_extra_state_attributes):
             return
-        self._last_written = snapshot
+        self._attr_is_on, self._attr_extra_state_attributes = current
         self.async_write_ha_state()
 
     async def async_will_remove_from_hass(self) -> None:

@@ -175,15 +175,15 @@ class Engine:
                 self._cancel_rule_timer(rule.rule_id)
                 self._evaluate(rule, now)
 
-    def context_for(self, rule: Rule, now: float) -> Context:
-        """Availability and alarm state as the rule sees them at `now`."""
+    def context_for(self, rule: Rule) -> Context:
+        """Availability and alarm state as the rule sees them now."""
         alarm_state = None
         if rule.alarm_entity is not None:
             state = self.hass.states.get(rule.alarm_entity)
             alarm_state = state.state if state is not None else None
-        return Context(
-            frigate_available=self.availability.is_available(now), alarm_state=alarm_state
-        )
+        # The availability the entities show: kept current by every message, the
+        # grace timer and the MQTT link, so it is not worked out again per rule.
+        return Context(frigate_available=self._available, alarm_state=alarm_state)
 
     @property
     def frigate_available(self) -> bool:
@@ -312,7 +312,7 @@ class Engine:
                 self._evaluate(rule, now)
 
     def _evaluate(self, rule: Rule, now: float) -> None:
-        evaluation = evaluate(rule, self.buffer, now, self.context_for(rule, now))
+        evaluation = evaluate(rule, self.buffer, now, self.context_for(rule))
         previous = self.evaluations.get(rule.rule_id)
         self.evaluations[rule.rule_id] = evaluation
         if evaluation.matched:

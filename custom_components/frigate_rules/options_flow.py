@@ -31,6 +31,7 @@ from .const import (
 from .core.topics import is_valid_topic_base
 from .outbound import broker_settings
 from .publisher import CannotConnect, InvalidAuth, async_test_connection
+from .selectors import number_box
 
 SECTION_BROKER = "broker"
 _UNITS = {
@@ -38,14 +39,6 @@ _UNITS = {
     "availability_grace_seconds": "s",
     CONF_MESSAGE_EXPIRY_SECONDS: "s",
 }
-
-
-def number_selector(unit: str | None = None) -> selector.NumberSelector:
-    """A whole-number box; ranges are checked in the step so errors are translated."""
-    config = selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step=1)
-    if unit is not None:
-        config["unit_of_measurement"] = unit
-    return selector.NumberSelector(config)
 
 
 def validate_ranges(
@@ -81,7 +74,7 @@ def range_placeholders(*ranges: dict[str, tuple[int, int]]) -> dict[str, str]:
 def _buffer_schema(values: dict[str, Any]) -> vol.Schema:
     return vol.Schema(
         {
-            vol.Required(key, default=values.get(key, default)): number_selector(_UNITS.get(key))
+            vol.Required(key, default=values.get(key, default)): number_box(_UNITS.get(key))
             for key, default in OPTION_DEFAULTS.items()
         }
     )
@@ -101,7 +94,7 @@ def _publisher_schema(values: dict[str, Any]) -> vol.Schema:
             vol.Required(CONF_BASE_TOPIC, default=values[CONF_BASE_TOPIC]): text,
             vol.Required(
                 CONF_MESSAGE_EXPIRY_SECONDS, default=values[CONF_MESSAGE_EXPIRY_SECONDS]
-            ): number_selector("s"),
+            ): number_box("s"),
             vol.Required(CONF_QOS, default=str(values[CONF_QOS])): selector.SelectSelector(
                 selector.SelectSelectorConfig(
                     options=["0", "1", "2"], mode=selector.SelectSelectorMode.LIST
@@ -117,7 +110,7 @@ def _publisher_schema(values: dict[str, Any]) -> vol.Schema:
                         ): text,
                         vol.Optional(
                             CONF_BROKER_PORT, description=suggested(CONF_BROKER_PORT)
-                        ): number_selector(),
+                        ): number_box(),
                         vol.Optional(
                             CONF_BROKER_USERNAME, description=suggested(CONF_BROKER_USERNAME)
                         ): text,

@@ -25,6 +25,7 @@ from .core.ruleconfig import (
     rule_to_mapping,
 )
 from .core.topics import sanitize_segment
+from .selectors import number_box
 
 # Offered in the labels drop-down; any other label can be typed in.
 COMMON_LABELS = (
@@ -66,15 +67,6 @@ def _choice(options: list[str], translation_key: str) -> selector.SelectSelector
     )
 
 
-def _number(unit: str | None = None, step: float = 1) -> selector.NumberSelector:
-    # No min/max on the selector: ranges are checked by the core validator so that
-    # a bad value gets a translated field error instead of a generic schema error.
-    config = selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step=step)
-    if unit is not None:
-        config["unit_of_measurement"] = unit
-    return selector.NumberSelector(config)
-
-
 def _seen(entry: ConfigEntry) -> tuple[list[str], list[str]]:
     """Cameras and zones seen so far by this entry, plus those rules already use."""
     cameras: set[str] = set()
@@ -109,17 +101,17 @@ def rule_schema(entry: ConfigEntry, values: Mapping[str, Any]) -> vol.Schema:
             field("labels"): _multi(sorted({*COMMON_LABELS, *values.get("labels", ())})),
             field("zones"): _multi(zones),
             field("zone_match"): _choice([m.value for m in ZoneMatch], "zone_match"),
-            field("within_seconds"): _number("s"),
-            field("min_confidence_pct"): _number("%"),
+            field("within_seconds"): number_box("s"),
+            field("min_confidence_pct"): number_box("%"),
             field("aggregation"): _choice([a.value for a in Aggregation], "aggregation"),
-            field("percentile"): _number(),
+            field("percentile"): number_box(),
             field("include_stationary"): selector.BooleanSelector(),
             field("on_unavailable"): _choice([o.value for o in OnUnavailable], "on_unavailable"),
             field("alarm_entity"): selector.EntitySelector(
                 selector.EntitySelectorConfig(domain=ALARM_DOMAIN)
             ),
             field("alarm_states"): _multi(list(ALARM_STATES), translation_key="alarm_states"),
-            field("cooldown_seconds"): _number("s"),
+            field("cooldown_seconds"): number_box("s"),
             field("action"): _choice([a.value for a in Action], "action"),
         }
     )

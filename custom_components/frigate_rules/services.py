@@ -149,7 +149,7 @@ def _simulate(hass: HomeAssistant, data: Mapping[str, Any]) -> ServiceResponse:
             translation_domain=DOMAIN, translation_key="rule_or_entity_required"
         )
     now = data["now"].timestamp() if "now" in data else datetime.now(UTC).timestamp()
-    live = engine.context_for(rule, now)
+    live = engine.context_for(rule)
     context = Context(
         frigate_available=data.get("frigate_available", live.frigate_available),
         alarm_state=data.get("alarm_state", live.alarm_state),
