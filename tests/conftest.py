@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,13 +12,18 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed_exact,
 )
 
+from custom_components.frigate_rules.compat import find_device
 from custom_components.frigate_rules.const import CONF_TOPIC_PREFIX, DOMAIN, SUBENTRY_RULE
+from custom_components.frigate_rules.entity import rule_device_identifier
+
+from .brokers import Mosquitto
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ENTRY_ID = "01JFRIGATERULESENTRY0000001"
@@ -135,6 +140,13 @@ def rule_sensor_id(hass: HomeAssistant, entry: ConfigEntry, rule_id: str) -> str
     return entity_id
 
 
+def rule_device(hass: HomeAssistant, entry: ConfigEntry, rule_id: str) -> dr.DeviceEntry | None:
+    """The device of a rule, looked up the way the integration does it."""
+    return find_device(
+        dr.async_get(hass), rule_device_identifier(entry.entry_id, rule_id), entry.entry_id
+    )
+
+
 async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
     """Move HA's clock and run the timers that are due.
 
@@ -152,6 +164,26 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfig
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+@pytest.fixture
+def broker(tmp_path: Path, socket_enabled: None) -> Iterator[Mosquitto]:
+    """A real Mosquitto on a free loopback port (user `hass`, password `right`)."""
+    mosquitto = Mosquitto(workdir=tmp_path / "mosquitto", users={"hass": "right"})
+    mosquitto.start()
+    yield mosquitto
+    mosquitto.stop()
+
+
+@pytest.fixture
+def mqtt_entry_on_real_broker(broker: Mosquitto) -> dict[str, Any]:
+    """HA's MQTT entry data naming a real broker.
+
+    HA's own MQTT client stays mocked (`mqtt_mock`); the integration's publisher reads
+    the broker from that entry, as it does for a user, and really connects. A test
+    module uses it by overriding PHACC's `mqtt_config_entry_data` fixture with it.
+    """
+    return {"broker": broker.host, "port": broker.port, "protocol": "5"}
 
 
 @pytest.fixture

@@ -16,6 +16,12 @@ from custom_components.frigate_rules.const import DOMAIN
 from .conftest import make_entry, setup_entry
 
 
+@pytest.fixture
+def mqtt_config_entry_data(mqtt_entry_on_real_broker: dict[str, Any]) -> dict[str, Any]:
+    """Entries made by the flow publish by default: to a real broker, as for a user."""
+    return mqtt_entry_on_real_broker
+
+
 async def start_user_flow(hass: HomeAssistant) -> dict[str, Any]:
     return await hass.config_entries.flow.async_init(  # type: ignore[return-value]
         DOMAIN, context={"source": config_entries.SOURCE_USER}
@@ -137,9 +143,12 @@ async def test_reconfigure_keeps_own_prefix(
 async def test_reconfigure_to_taken_prefix_aborts(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
-    MockConfigEntry(domain=DOMAIN, unique_id="other", data={"topic_prefix": "other"}).add_to_hass(
-        hass
-    )
+    MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="other",
+        data={"topic_prefix": "other"},
+        options={"publish_enabled": False},
+    ).add_to_hass(hass)
     entry = await setup_entry(hass, make_entry())
     result = await entry.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(

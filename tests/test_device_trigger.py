@@ -12,7 +12,6 @@ from homeassistant.components.device_automation import (
 )
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, ServiceCall
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_mock_service
@@ -20,13 +19,13 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient, WebSo
 
 from custom_components.frigate_rules.const import DOMAIN
 
-from .conftest import make_entry, rule_subentry, setup_entry
+from .conftest import make_entry, rule_device, rule_subentry, setup_entry
 from .test_alerts import sighting
 
 
-def device_id(hass: HomeAssistant, identifier: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
-    assert device is not None, identifier
+def device_id(hass: HomeAssistant, entry: ConfigEntry, rule_id: str) -> str:
+    device = rule_device(hass, entry, rule_id)
+    assert device is not None, rule_id
     return device.id
 
 
@@ -55,23 +54,23 @@ async def test_alert_trigger_is_offered_on_rule_devices_only(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
     entry = await setup_rules(hass)
-    yard = device_id(hass, f"{entry.entry_id}_yard")
-    porch = device_id(hass, f"{entry.entry_id}_porch")
-    frigate = device_id(hass, entry.entry_id)
+    yard = device_id(hass, entry, "yard")
+    porch = device_id(hass, entry, "porch")
+    frigate = entry.runtime_data.entry_device_id
     found = await async_get_device_automations(
         hass, DeviceAutomationType.TRIGGER, [yard, porch, frigate]
     )
     registry = er.async_get(hass)
-    for rule_device, rule_id in ((yard, "yard"), (porch, "porch")):
+    for rule_device_id, rule_id in ((yard, "yard"), (porch, "porch")):
         sensor = registry.async_get_entity_id(
             "binary_sensor", DOMAIN, f"{entry.entry_id}_{rule_id}"
         )
         assert sensor is not None
-        assert ours(found[rule_device]) == [
+        assert ours(found[rule_device_id]) == [
             {
                 "platform": "device",
                 "domain": DOMAIN,
-                "device_id": rule_device,
+                "device_id": rule_device_id,
                 "type": "alert",
                 # The registry id of the rule's sensor: the editor names the trigger
                 # "<rule> alerted" after it.
@@ -86,7 +85,7 @@ async def test_trigger_capabilities_offer_the_camera(
 ) -> None:
     entry = await setup_rules(hass)
     assert await async_setup_component(hass, "device_automation", {})
-    yard = device_id(hass, f"{entry.entry_id}_yard")
+    yard = device_id(hass, entry, "yard")
     client = await hass_ws_client(hass)
     await client.send_json(
         {
@@ -138,7 +137,7 @@ async def test_automation_fires_on_the_rule_alert(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
     entry = await setup_rules(hass)
-    yard = device_id(hass, f"{entry.entry_id}_yard")
+    yard = device_id(hass, entry, "yard")
     calls = await setup_automation(
         hass, {"platform": "device", "domain": DOMAIN, "device_id": yard, "type": "alert"}
     )
@@ -155,7 +154,7 @@ async def test_automation_fires_on_the_rule_alert(
 
 async def test_camera_filter_is_respected(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
     entry = await setup_rules(hass)
-    yard = device_id(hass, f"{entry.entry_id}_yard")
+    yard = device_id(hass, entry, "yard")
     calls = await setup_automation(
         hass,
         {
@@ -178,7 +177,7 @@ async def test_trigger_on_a_device_that_is_no_rule_is_refused(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     entry = await setup_rules(hass)
-    frigate = device_id(hass, entry.entry_id)
+    frigate = entry.runtime_data.entry_device_id
     calls = await setup_automation(
         hass, {"platform": "device", "domain": DOMAIN, "device_id": frigate, "type": "alert"}
     )

@@ -307,7 +307,9 @@ async def test_options_change_reloads_entry(
 ) -> None:
     await setup_entry(hass, entry)
     first_engine = entry.runtime_data.engine
-    hass.config_entries.async_update_entry(entry, options={"max_observations": 2000})
+    hass.config_entries.async_update_entry(
+        entry, options={"publish_enabled": False, "max_observations": 2000}
+    )
     await hass.async_block_till_done()
     assert entry.runtime_data.engine is not first_engine
     assert entry.runtime_data.engine.buffer.max_observations == 2000

@@ -9,16 +9,14 @@ from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from custom_components.frigate_rules.const import DOMAIN
-
 from .conftest import (
     fixture_lines,
     make_entry,
+    rule_device,
     rule_sensor_id,
     rule_subentry,
     setup_entry,
@@ -72,9 +70,7 @@ async def test_create_rule_adds_sensor_without_reload(
     assert state.attributes["reason"] == "matched"
     assert state.attributes["camera"] == "backyard"
     assert state.attributes["confidence_pct"] == 93.4  # 0.93359375 on the wire
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, f"{entry.entry_id}_{subentry.subentry_id}")}
-    )
+    device = rule_device(hass, entry, subentry.subentry_id)
     assert device is not None
     assert device.name == "Backyard person"
 
@@ -162,7 +158,7 @@ async def test_reconfigure_edits_in_place_and_keeps_entity_id(
     assert state is not None
     assert state.attributes["cameras"] == ["backyard", "garden"]
     assert state.attributes["aggregation"] == "percentile"
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"{entry.entry_id}_rule1")})
+    device = rule_device(hass, entry, "rule1")
     assert device is not None
     assert device.name == "Garden person"
 
@@ -222,10 +218,7 @@ async def test_delete_rule_removes_entity_and_device_only(
     assert hass.states.get(one) is None
     assert er.async_get(hass).async_get(one) is None
     assert hass.states.get(two) is not None
-    assert (
-        dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"{entry.entry_id}_rule1")})
-        is None
-    )
+    assert rule_device(hass, entry, "rule1") is None
 
 
 async def test_invalid_stored_rule_is_skipped_with_warning(

@@ -250,7 +250,12 @@ async def test_inline_rule_needs_an_entry_choice_with_several(
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
     await setup_entry(hass, make_entry())
-    other = MockConfigEntry(domain=DOMAIN, unique_id="nvr", data={"topic_prefix": "nvr"})
+    other = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="nvr",
+        data={"topic_prefix": "nvr"},
+        options={"publish_enabled": False},
+    )
     other.add_to_hass(hass)
     assert await hass.config_entries.async_setup(other.entry_id)
     await hass.async_block_till_done()

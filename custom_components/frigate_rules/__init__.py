@@ -16,11 +16,12 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .alerts import AlertManager, forget_entry
+from .compat import find_device
 from .const import CONF_FRIGATE_URL, CONF_TOPIC_PREFIX, DOMAIN, LOGGER, SUBENTRY_RULE
 from .core.model import Rule
 from .core.ruleconfig import InvalidRule, rule_from_mapping
 from .engine import Engine
-from .entity import rule_device_identifier
+from .entity import async_register_entry_device, rule_device_identifier
 from .outbound import Outbound
 from .services import async_setup_services
 
@@ -35,6 +36,8 @@ class FrigateRulesData:
     engine: Engine
     alerts: AlertManager
     outbound: Outbound
+    # Registry id of the Frigate instance's device, the parent of every rule device.
+    entry_device_id: str
     # Entry data and options as set up; a change to these needs a reload, while
     # a change to the subentries (rules) is applied in place.
     setup_config: dict[str, Any] = field(default_factory=dict)
@@ -65,7 +68,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: FrigateRulesConfigEntry)
     # After the outbound hook: consumers see a rule's state ON before its alert.
     engine.rule_hooks.append(alerts.on_evaluation)
     entry.runtime_data = FrigateRulesData(
-        engine=engine, alerts=alerts, outbound=outbound, setup_config=_setup_config(entry)
+        engine=engine,
+        alerts=alerts,
+        outbound=outbound,
+        entry_device_id=async_register_entry_device(hass, entry),
+        setup_config=_setup_config(entry),
     )
     engine.async_set_rules(rules_of_entry(entry).values())
     await outbound.async_start()
@@ -135,8 +142,8 @@ def _sync_rules(hass: HomeAssistant, entry: FrigateRulesConfigEntry) -> None:
             if data.add_rule_entity is not None:
                 data.add_rule_entity(entry.subentries[rule_id])
         elif old[rule_id].name != rule.name:
-            device = device_registry.async_get_device(
-                identifiers={rule_device_identifier(entry.entry_id, rule_id)}
+            device = find_device(
+                device_registry, rule_device_identifier(entry.entry_id, rule_id), entry.entry_id
             )
             if device is not None:
                 device_registry.async_update_device(device.id, name=rule.name)

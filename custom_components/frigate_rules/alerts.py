@@ -20,6 +20,7 @@ from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, EVENT_ALERT, LOGGER
 from .core.model import Action, Evaluation, Reason, Rule
+from .entity import rule_unique_id
 
 ALARM_DOMAIN = "alarm_control_panel"
 SERVICE_ALARM_TRIGGER = "alarm_trigger"
@@ -170,5 +171,5 @@ class AlertManager:
 
     def _entity_id(self, rule_id: str) -> str | None:
         return er.async_get(self.hass).async_get_entity_id(
-            "binary_sensor", DOMAIN, f"{self.entry_id}_{rule_id}"
+            "binary_sensor", DOMAIN, rule_unique_id(self.entry_id, rule_id)
         )

@@ -6,19 +6,18 @@ import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.components.binary_sensor import (
-    BinarySensorDeviceClass,
+from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined]
+    BinarySensorDeviceClass,  # const.py since HA 2026.x, re-exported implicitly
     BinarySensorEntity,
 )
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, SUBENTRY_RULE
+from .const import SUBENTRY_RULE
 from .engine import STATS_KEY, Engine
-from .entity import MANUFACTURER, EngineEntity, entry_device, rule_device_identifier
+from .entity import EngineEntity, entry_device, rule_device, rule_unique_id
 
 if TYPE_CHECKING:
     from . import FrigateRulesConfigEntry
@@ -80,15 +79,8 @@ class RuleBinarySensor(EngineEntity, BinarySensorEntity):
     ) -> None:
         super().__init__(engine, subentry.subentry_id)
         self.rule_id = subentry.subentry_id
-        self._attr_unique_id = f"{entry.entry_id}_{subentry.subentry_id}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={rule_device_identifier(entry.entry_id, subentry.subentry_id)},
-            name=subentry.title,
-            manufacturer=MANUFACTURER,
-            model="Rule",
-            entry_type=DeviceEntryType.SERVICE,
-            via_device=(DOMAIN, entry.entry_id),
-        )
+        self._attr_unique_id = rule_unique_id(entry.entry_id, subentry.subentry_id)
+        self._attr_device_info = rule_device(entry, subentry.subentry_id, subentry.title)
         self._pending_write: asyncio.Task[None] | None = None
 
     async def async_added_to_hass(self) -> None:

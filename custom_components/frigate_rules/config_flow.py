@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
-import voluptuous as vol
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
@@ -15,6 +14,7 @@ from homeassistant.config_entries import (
 from homeassistant.core import callback
 from homeassistant.helpers import selector
 
+from .compat import vol
 from .const import (
     CONF_FRIGATE_URL,
     CONF_TOPIC_PREFIX,
@@ -94,9 +94,13 @@ class FrigateRulesConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(data[CONF_TOPIC_PREFIX])
                 if data[CONF_TOPIC_PREFIX] != entry.unique_id:
                     self._abort_if_unique_id_configured()
-                return self.async_update_reload_and_abort(
+                # Update only: the entry's update listener reloads it, so there is one
+                # reload, from one place (HA 2026.12 refuses a flow-driven reload of
+                # an entry with an update listener).
+                self.hass.config_entries.async_update_entry(
                     entry, unique_id=data[CONF_TOPIC_PREFIX], title=_title(data), data=data
                 )
+                return self.async_abort(reason="reconfigure_successful")
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=_entry_schema({**entry.data, **(user_input or {})}),

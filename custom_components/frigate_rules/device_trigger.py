@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import voluptuous as vol
 from homeassistant.components.device_automation import DEVICE_TRIGGER_BASE_SCHEMA
 from homeassistant.components.device_automation.exceptions import (
     InvalidDeviceAutomationConfig,
@@ -25,7 +24,9 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
+from .compat import device_config_entry_ids, vol
 from .const import DOMAIN, EVENT_ALERT
+from .entity import rule_id_of, rule_unique_id
 
 TRIGGER_ALERT = "alert"
 CONF_CAMERA = "camera"
@@ -48,10 +49,10 @@ def _rule_of_device(hass: HomeAssistant, device_id: str) -> tuple[str, str] | No
     for domain, identifier in device.identifiers:
         if domain != DOMAIN:
             continue
-        for entry_id in device.config_entries:
-            prefix = f"{entry_id}_"
-            if identifier.startswith(prefix):
-                return entry_id, identifier.removeprefix(prefix)
+        for entry_id in device_config_entry_ids(device):
+            rule_id = rule_id_of(entry_id, identifier)
+            if rule_id is not None:
+                return entry_id, rule_id
     return None
 
 
@@ -67,7 +68,7 @@ async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[s
         CONF_TYPE: TRIGGER_ALERT,
     }
     registry = er.async_get(hass)
-    entity_id = registry.async_get_entity_id("binary_sensor", DOMAIN, "_".join(rule))
+    entity_id = registry.async_get_entity_id("binary_sensor", DOMAIN, rule_unique_id(*rule))
     if entity_id is not None and (entity := registry.async_get(entity_id)) is not None:
         trigger[CONF_ENTITY_ID] = entity.id
     return [trigger]

@@ -61,10 +61,10 @@ class ParseFailure:
     payload_head: str
 
 
-def _payload_head(payload: str | bytes) -> str:
-    if isinstance(payload, bytes):
-        return payload[:PAYLOAD_HEAD_CHARS].decode("utf-8", "replace")
-    return payload[:PAYLOAD_HEAD_CHARS]
+def _payload_head(payload: str | bytes | bytearray) -> str:
+    if isinstance(payload, str):
+        return payload[:PAYLOAD_HEAD_CHARS]
+    return bytes(payload[:PAYLOAD_HEAD_CHARS]).decode("utf-8", "replace")
 
 
 class Engine:

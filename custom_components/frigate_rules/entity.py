@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from homeassistant.core import callback
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 
+from .compat import link_to_parent
 from .const import DOMAIN
 
 if TYPE_CHECKING:
@@ -17,10 +20,15 @@ if TYPE_CHECKING:
 MANUFACTURER = "Frigate Rules"
 
 
-def entry_device(entry: FrigateRulesConfigEntry) -> DeviceInfo:
+def entry_device_identifier(entry_id: str) -> tuple[str, str]:
+    """Device registry identifier of a Frigate instance's device."""
+    return (DOMAIN, entry_id)
+
+
+def entry_device(entry: ConfigEntry) -> DeviceInfo:
     """The device that stands for one Frigate instance (one entry)."""
     return DeviceInfo(
-        identifiers={(DOMAIN, entry.entry_id)},
+        identifiers={entry_device_identifier(entry.entry_id)},
         name=entry.title,
         manufacturer=MANUFACTURER,
         model="Frigate MQTT",
@@ -29,9 +37,47 @@ def entry_device(entry: FrigateRulesConfigEntry) -> DeviceInfo:
     )
 
 
+def rule_unique_id(entry_id: str, rule_id: str) -> str:
+    """Unique id of a rule's binary_sensor, and its device's identifier."""
+    return f"{entry_id}_{rule_id}"
+
+
+def rule_id_of(entry_id: str, unique_id: str) -> str | None:
+    """The rule id inside a rule's unique id (None for another entity of the entry)."""
+    prefix = f"{entry_id}_"
+    return unique_id.removeprefix(prefix) if unique_id.startswith(prefix) else None
+
+
 def rule_device_identifier(entry_id: str, rule_id: str) -> tuple[str, str]:
     """Device registry identifier of a rule's device."""
-    return (DOMAIN, f"{entry_id}_{rule_id}")
+    return (DOMAIN, rule_unique_id(entry_id, rule_id))
+
+
+def rule_device(entry: FrigateRulesConfigEntry, rule_id: str, name: str) -> DeviceInfo:
+    """The device that stands for one rule, under its Frigate instance's device."""
+    return link_to_parent(
+        DeviceInfo(
+            identifiers={rule_device_identifier(entry.entry_id, rule_id)},
+            name=name,
+            manufacturer=MANUFACTURER,
+            model="Rule",
+            entry_type=DeviceEntryType.SERVICE,
+        ),
+        entry.runtime_data.entry_device_id,
+        entry_device_identifier(entry.entry_id),
+    )
+
+
+@callback
+def async_register_entry_device(hass: HomeAssistant, entry: ConfigEntry) -> str:
+    """Create (or find) the Frigate instance's device first; its registry id.
+
+    Rule devices link to it by id, so it must exist before any rule entity does.
+    """
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **entry_device(entry)
+    )
+    return device.id
 
 
 class EngineEntity(Entity):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import voluptuous as vol
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 
+from .compat import vol
 from .const import (
     BROKER_KEYS,
     CONF_BASE_TOPIC,

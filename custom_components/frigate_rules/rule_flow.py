@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import voluptuous as vol
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryState,
@@ -14,6 +13,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.helpers import selector
 
+from .compat import vol
 from .const import SUBENTRY_RULE
 from .core.model import Action, Aggregation, OnUnavailable, ZoneMatch
 from .core.ruleconfig import (

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-import voluptuous as vol
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
@@ -20,10 +19,12 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import entity_registry as er
 
+from .compat import vol
 from .const import DOMAIN
 from .core.model import Context, Evaluation, Kind, Observation, Rule, Source
 from .core.ruleconfig import InvalidRule, rule_from_mapping, rule_to_mapping
 from .core.rules import evaluate_observations
+from .entity import rule_id_of
 
 if TYPE_CHECKING:
     from . import FrigateRulesConfigEntry
@@ -101,8 +102,8 @@ def _rule_of_entity(hass: HomeAssistant, entity_id: str) -> tuple[FrigateRulesCo
         for entry in _loaded_entries(hass):
             if registry_entry.config_entry_id != entry.entry_id:
                 continue
-            rule_id = registry_entry.unique_id.removeprefix(f"{entry.entry_id}_")
-            rule = entry.runtime_data.engine.rules.get(rule_id)
+            rule_id = rule_id_of(entry.entry_id, registry_entry.unique_id)
+            rule = entry.runtime_data.engine.rules.get(rule_id or "")
             if rule is not None:
                 return entry, rule
     raise ServiceValidationError(

@@ -258,7 +258,7 @@ def _frame_time(value: object) -> float | None | Rejected:
     return Rejected("bad_type:frame_time")
 
 
-def parse_event(payload: str | bytes, observed_at: float) -> Observation | Rejected:
+def parse_event(payload: str | bytes | bytearray, observed_at: float) -> Observation | Rejected:
     """One `<prefix>/events` message as an observation of its `after` object."""
     envelope = _envelope(payload)
     if isinstance(envelope, Rejected):
@@ -316,7 +316,9 @@ def parse_event(payload: str | bytes, observed_at: float) -> Observation | Rejec
     )
 
 
-def parse_review(payload: str | bytes, observed_at: float) -> tuple[Observation, ...] | Rejected:
+def parse_review(
+    payload: str | bytes | bytearray, observed_at: float
+) -> tuple[Observation, ...] | Rejected:
     """One `<prefix>/reviews` message (0.14+): one scoreless observation per label."""
     envelope = _envelope(payload)
     if isinstance(envelope, Rejected):
@@ -363,7 +365,7 @@ def parse_review(payload: str | bytes, observed_at: float) -> tuple[Observation,
     )
 
 
-def parse_available(payload: str | bytes) -> bool | Rejected:
+def parse_available(payload: str | bytes | bytearray) -> bool | Rejected:
     """`<prefix>/available`: `online` -> True; `offline` (LWT) / `stopped` (0.18) -> False."""
     text = _text(payload)
     if isinstance(text, Rejected):
