@@ -30,30 +30,11 @@ from .conftest import (
     setup_entry,
     wire_payload,
 )
+from .helpers import EVENT_KEYS
 
 FRIGATE_URL = "http://frigate.local:5000"
 ALARM = "alarm_control_panel.house"
 START = datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
-EVENT_KEYS = {
-    "rule_id",
-    "rule_name",
-    "entity_id",
-    "action",
-    "camera",
-    "zones",
-    "label",
-    "event_id",
-    "sub_label",
-    "confidence_pct",
-    "aggregation",
-    "within_seconds",
-    "reason",
-    "alarm_entity",
-    "alarm_state",
-    "observed_at",
-    "thumbnail_url",
-    "snapshot_url",
-}
 
 
 # -- helpers shared by the alert test modules ---------------------------------------

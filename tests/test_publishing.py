@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from .brokers import Mosquitto, free_port
 from .conftest import make_entry, rule_subentry, setup_entry, wire_payload
-from .test_publisher import Subscriber, is_msg
+from .helpers import Subscriber, is_msg
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

@@ -2,8 +2,9 @@
 
 Used by the end-to-end tests (through tests/e2e/conftest.py) and by scripts/demo, so
 both start, onboard and configure hass the same way: a `hass` process from the current
-venv (through scripts/hass_launch.py), the REST API for onboarding and config flows, and
-the websocket API for registries and bus events. Nothing here imports pytest.
+venv (`python -m homeassistant`, what the `hass` command runs), the REST API for
+onboarding and config flows, and the websocket API for registries and bus events.
+Nothing here imports pytest.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import aiohttp
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION_DIR = REPO_ROOT / "custom_components" / "frigate_rules"
 FIXTURES_DIR = REPO_ROOT / "tests" / "fixtures"
-LAUNCHER = REPO_ROOT / "scripts" / "hass_launch.py"
 REPLAY = REPO_ROOT / "scripts" / "replay"
 
 DOMAIN = "frigate_rules"
@@ -190,7 +190,8 @@ class HassProcess:
             self.process = subprocess.Popen(
                 [
                     self.python,
-                    str(LAUNCHER),
+                    "-m",
+                    "homeassistant",
                     "--config",
                     str(self.config_dir),
                     # Everything it needs is in the venv already; never pip at runtime.
@@ -244,17 +245,17 @@ class HassProcess:
             f"--- last {lines} lines of {self.log_path} ---\n{log_tail}"
         )
 
-    def log_records(self) -> list[str]:
+    def log_records(self, since: int = 0) -> list[str]:
         """The log split into records: a timestamped line plus its traceback lines."""
         records: list[str] = []
-        for line in self.log().splitlines():
+        for line in self.log()[since:].splitlines():
             if _RECORD_START.match(line) or not records:
                 records.append(line)
             else:
                 records[-1] += "\n" + line
         return records
 
-    def errors_mentioning(self, needle: str = DOMAIN) -> list[str]:
+    def errors_mentioning(self, needle: str = DOMAIN, since: int = 0) -> list[str]:
         """ERROR/CRITICAL records (tracebacks included) that mention `needle`.
 
         Catches what escapes the integration's callbacks: HA logs those at ERROR with
@@ -262,9 +263,23 @@ class HassProcess:
         """
         return [
             record
-            for record in self.log_records()
+            for record in self.log_records(since)
             if _ERROR_RECORD.match(record) and needle in record
         ]
+
+    def deprecation_reports(self, since: int = 0, domain: str = DOMAIN) -> list[str]:
+        """HA's reports of deprecated or soon-broken calls made by `domain`.
+
+        HA logs "Detected that custom integration '<domain>' calls/accesses ..." for
+        every use of an API it is about to remove; each one is a defect of ours.
+        `since` is a mark from `log_size()`.
+        """
+        needle = f"Detected that custom integration '{domain}'"
+        return [record for record in self.log_records(since) if needle in record]
+
+    def log_size(self) -> int:
+        """Characters logged so far: a mark for `log_records` and friends."""
+        return len(self.log())
 
     def setup_failures(self, domains: Iterable[str] = NEEDED_DOMAINS) -> list[str]:
         """Log lines saying that one of `domains` failed to set up."""
@@ -308,6 +323,40 @@ async def wait_until_up(
                     f"hass: GET {path} not 200 after {timeout} s ({last})\n{hass.diagnostics()}"
                 )
             await asyncio.sleep(0.1)
+
+
+def with_form_defaults(schema: list[dict[str, Any]], user_input: dict[str, Any]) -> dict[str, Any]:
+    """`user_input` completed with the form's defaults, as the frontend submits a form.
+
+    The frontend starts every field (sections included) at its default, so a user who
+    leaves a collapsed section alone still sends it; MQTT's own flow requires its
+    `other_settings` section since HA 2026.10, for example.
+    """
+    filled = dict(user_input)
+    for field_ in schema:
+        name = field_["name"]
+        if field_.get("type") == "expandable":
+            filled[name] = with_form_defaults(field_.get("schema", []), filled.get(name, {}))
+        elif name not in filled and "default" in field_:
+            filled[name] = field_["default"]
+        elif name not in filled and field_.get("required"):
+            initial = _initial_value(field_.get("selector") or {})
+            if initial is not None:
+                filled[name] = initial
+    return filled
+
+
+def _initial_value(selector: dict[str, Any]) -> Any:
+    """What the frontend puts in a required field without a default (ha-form)."""
+    if "boolean" in selector:
+        return False
+    if "text" in selector:
+        return ""
+    options = (selector.get("select") or {}).get("options") or []
+    if options:
+        first = options[0]
+        return first if isinstance(first, str) else first.get("value")
+    return None
 
 
 class HassClient:
@@ -356,6 +405,11 @@ class HassClient:
                 raise HassApiError(f"{method} {path} -> {resp.status}: {text}")
             return json.loads(text) if text else None
 
+    async def get_bytes(self, path: str) -> tuple[int, bytes]:
+        """GET a path as the browser does (with the token); status and raw body."""
+        async with self.session.get(self.base_url + path, headers=self._headers()) as resp:
+            return resp.status, await resp.read()
+
     async def rest_get(self, path: str) -> Any:
         """GET a REST path (e.g. `/api/states/sensor.x`); HassApiError on >= 400."""
         return await self._request("GET", path)
@@ -382,9 +436,12 @@ class HassClient:
         Menus are answered too: a step `{"next_step_id": "..."}` picks a menu option.
         """
         result: dict[str, Any] = await self.rest_post(start_path, start)
-        for user_input in steps:
+        for step in steps:
             if result.get("type") not in ("form", "menu"):
                 break
+            user_input = step
+            if result.get("type") == "form":
+                user_input = with_form_defaults(result.get("data_schema") or [], step)
             result = await self.rest_post(f"{start_path}/{result['flow_id']}", user_input)
         return result
 
