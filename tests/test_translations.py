@@ -81,3 +81,20 @@ def test_icons_cover_entity_translation_keys() -> None:
     icons = json.loads((PACKAGE / "icons.json").read_text())
     for platform, entries in icons["entity"].items():
         assert set(entries) <= set(STRINGS["entity"][platform])
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+
+
+def test_brand_images_have_the_sizes_home_assistant_asks_for() -> None:
+    brand = PACKAGE / "brand"
+    for variant in ("", "dark_"):
+        assert _png_size(brand / f"{variant}icon.png") == (256, 256)
+        assert _png_size(brand / f"{variant}icon@2x.png") == (512, 512)
+        width, height = _png_size(brand / f"{variant}logo.png")
+        assert height == 128
+        assert width > height, "a landscape logo"
+        assert _png_size(brand / f"{variant}logo@2x.png") == (width * 2, 256)
