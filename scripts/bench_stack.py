@@ -1,6 +1,6 @@
 """Mosquitto + one real hass for the end-to-end bench, built on the e2e harness.
 
-The harness (tests/e2e/harness.py) starts, onboards and drives hass the way the e2e
+The dev stack (scripts/devstack) starts, onboards and drives hass the way the e2e
 tests do; this module adds what only the bench needs: a websocket that stamps every
 event on arrival, the hass process's CPU time, and switching the compared paths on
 and off inside one running hass (YAML reloads, config entry disable/enable).
@@ -19,11 +19,12 @@ from typing import Any
 
 from bench_config import RuleSpec, configuration_yaml, write_yaml
 
-from tests.brokers import Mosquitto, free_port
-from tests.e2e.harness import (
+from scripts.devstack import (
     HassClient,
     HassProcess,
+    Mosquitto,
     WsClient,
+    free_port,
     onboard,
     wait_until_up,
     write_config,

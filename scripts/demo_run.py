@@ -30,15 +30,16 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.brokers import Mosquitto, free_port  # noqa: E402
-from tests.e2e.harness import (  # noqa: E402
+from scripts.devstack import (  # noqa: E402  # noqa: E402
     FIXTURES_DIR,
     HOUSE_ALARM_YAML,
     REPLAY,
     HassApiError,
     HassClient,
     HassProcess,
+    Mosquitto,
     child_env,
+    free_port,
     is_onboarded,
     login,
     onboard,

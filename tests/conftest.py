@@ -22,8 +22,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.frigate_rules.compat import find_device
 from custom_components.frigate_rules.const import CONF_TOPIC_PREFIX, DOMAIN, SUBENTRY_RULE
 from custom_components.frigate_rules.entity import rule_device_identifier
-
-from .brokers import Mosquitto
+from scripts.devstack import Mosquitto
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ENTRY_ID = "01JFRIGATERULESENTRY0000001"

@@ -38,7 +38,7 @@ from custom_components.frigate_rules.publisher import (
     async_test_connection,
     backoff_delay,
 )
-from tests.brokers import MOSQUITTO, Mosquitto, free_port, running_mosquitto, wait_for_port
+from scripts.devstack import MOSQUITTO, Mosquitto, free_port, running_mosquitto, wait_for_port
 from tests.helpers import DEADLINE, Subscriber, is_msg
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

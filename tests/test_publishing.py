@@ -20,7 +20,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from .brokers import Mosquitto, free_port
+from scripts.devstack import Mosquitto, free_port
+
 from .conftest import make_entry, rule_subentry, setup_entry, wire_payload
 from .helpers import Subscriber, is_msg
 

@@ -22,7 +22,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from tests.brokers import Mosquitto, free_port, running_mosquitto
+from scripts.devstack import Mosquitto, free_port, running_mosquitto
 
 REPO = Path(__file__).resolve().parents[1]
 REPLAY_CMD = REPO / "scripts" / "replay"

@@ -25,11 +25,12 @@ from typing import Any, TypeVar
 import pytest
 import pytest_socket  # type: ignore[import-untyped]
 
-from tests.brokers import Mosquitto, free_port
-from tests.e2e.harness import (
+from scripts.devstack import (
     HOUSE_ALARM_YAML,
     HassClient,
     HassProcess,
+    Mosquitto,
+    free_port,
     onboard,
     wait_until_up,
     write_config,

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from scripts.devstack import HassClient, run_replay
 from tests.e2e.conftest import E2EStack, fixture_path
-from tests.e2e.harness import HassClient, run_replay
 from tests.helpers import EVENT_KEYS as ALERT_KEYS  # DESIGN 4.5, exactly
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("socket_enabled")]

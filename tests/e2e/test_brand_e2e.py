@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.harness import INTEGRATION_DIR, HassClient
+from scripts.devstack import INTEGRATION_DIR, HassClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("socket_enabled")]
 

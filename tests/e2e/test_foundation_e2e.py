@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from scripts.devstack import SUBSCRIBED_SUFFIXES, HassClient, count_subscribed, run_replay
 from tests.e2e.conftest import E2EStack, fixture_path
-from tests.e2e.harness import SUBSCRIBED_SUFFIXES, HassClient, count_subscribed, run_replay
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("socket_enabled")]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from scripts.devstack import HassClient
 from tests.e2e.conftest import E2EStack
-from tests.e2e.harness import HassClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("socket_enabled")]
 

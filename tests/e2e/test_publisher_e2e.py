@@ -16,8 +16,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from custom_components.frigate_rules.core.topics import sanitize_segment
+from scripts.devstack import HassClient, run_replay
 from tests.e2e.conftest import E2EStack, fixture_path
-from tests.e2e.harness import HassClient, run_replay
 from tests.helpers import Subscriber
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("socket_enabled")]

@@ -1,0 +1,1 @@
+"""Development tooling: the dev stack (scripts/devstack), demo, bench and replay."""

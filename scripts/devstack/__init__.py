@@ -1,0 +1,70 @@
+"""The development stack: a real Mosquitto, a real `hass`, and clients that drive them.
+
+One implementation, imported by the end-to-end tests (tests/e2e), the browser tests
+(tests/ui), the demo (scripts/demo_run.py) and the bench (scripts/bench_*.py), so they
+start, onboard and configure Home Assistant the same way a user's browser does.
+
+* `broker`: Mosquitto on a free loopback port (optionally with users, logging
+  SUBSCRIBEs so a client can wait until its subscriptions are live);
+* `hass`: one `hass` process from the current venv, its configuration.yaml, its log;
+* `client`: the REST and websocket APIs, onboarding, login, config flows;
+* `replay`: scripts/replay driven from Python.
+"""
+
+from __future__ import annotations
+
+from .broker import MOSQUITTO, Mosquitto, free_port, running_mosquitto, wait_for_port
+from .client import (
+    HassApiError,
+    HassClient,
+    WsClient,
+    is_onboarded,
+    login,
+    onboard,
+    with_form_defaults,
+)
+from .hass import (
+    DOMAIN,
+    FIXTURES_DIR,
+    HOUSE_ALARM_YAML,
+    INTEGRATION_DIR,
+    NEEDED_DOMAINS,
+    REPLAY,
+    REPO_ROOT,
+    SUBSCRIBED_SUFFIXES,
+    HassProcess,
+    child_env,
+    wait_until_up,
+    write_config,
+)
+from .replay import count_subscribed, fixture_topics, run_replay
+
+__all__ = [
+    "DOMAIN",
+    "FIXTURES_DIR",
+    "HOUSE_ALARM_YAML",
+    "INTEGRATION_DIR",
+    "MOSQUITTO",
+    "NEEDED_DOMAINS",
+    "REPLAY",
+    "REPO_ROOT",
+    "SUBSCRIBED_SUFFIXES",
+    "HassApiError",
+    "HassClient",
+    "HassProcess",
+    "Mosquitto",
+    "WsClient",
+    "child_env",
+    "count_subscribed",
+    "fixture_topics",
+    "free_port",
+    "is_onboarded",
+    "login",
+    "onboard",
+    "run_replay",
+    "running_mosquitto",
+    "wait_for_port",
+    "wait_until_up",
+    "with_form_defaults",
+    "write_config",
+]
