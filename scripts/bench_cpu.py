@@ -169,6 +169,6 @@ def report(phases: Sequence[CpuPhase], args: Any) -> None:
         f"hand-written {hand:.3f}, idle baseline {base:.3f}"
     )
     print(
-        f"  ratio frigate_rules/hand-written {value:.2f}x  budget <= 1.0x  {verdict(value, 1.0)}"
+        f"  ratio frigate_rules/hand-written {value:.2f}x  budget <= 0.5x  {verdict(value, 0.5)}"
         f"  (net of the idle baseline {ratio(rules - base, hand - base):.2f}x)"
     )

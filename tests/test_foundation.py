@@ -272,6 +272,7 @@ async def test_unload_removes_subscriptions_and_timers(
 ) -> None:
     await setup_entry(hass, entry)
     engine = entry.runtime_data.engine
+    notifier = entry.runtime_data.notifier
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
@@ -280,7 +281,7 @@ async def test_unload_removes_subscriptions_and_timers(
     assert engine.messages_received == 0
     assert engine._rule_timers == {}
     assert engine._grace_unsub is None
-    assert engine._stats_unsub is None
+    assert notifier._stats_unsub is None
 
 
 async def test_reload_keeps_configuration(

@@ -19,14 +19,13 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from custom_components.frigate_rules import publisher as pubmod
 from custom_components.frigate_rules.publisher import (
     ALERT_SCHEMA,
     BrokerSettings,
@@ -38,6 +37,9 @@ from custom_components.frigate_rules.publisher import (
     async_test_connection,
     backoff_delay,
 )
+from custom_components.frigate_rules.publisher import connection as pubmod
+from custom_components.frigate_rules.publisher import outbox as outmod
+from custom_components.frigate_rules.publisher.link import Link, make_client
 from scripts.devstack import MOSQUITTO, Mosquitto, free_port, running_mosquitto, wait_for_port
 from tests.helpers import DEADLINE, Subscriber, is_msg
 
@@ -59,6 +61,15 @@ async def wait_until(predicate: Callable[[], bool], within: float = DEADLINE) ->
     async with asyncio.timeout(within):
         while not predicate():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
+
+
+def live_socket(pub: Publisher) -> socket.socket:
+    """The socket of the publisher's current connection (to break it like a network)."""
+    link = pub._link
+    assert link is not None
+    sock = link.client.socket()
+    assert sock is not None
+    return cast(socket.socket, sock)
 
 
 def state_of(pub: Publisher) -> PublisherState:
@@ -208,7 +219,7 @@ def test_alert_encoding_adds_schema_and_refuses_junk() -> None:
     from datetime import UTC, datetime
 
     data = json.loads(
-        pubmod.encode_alert(
+        outmod.encode_alert(
             {
                 "at": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
                 "zones": {"yard", "deck"},
@@ -224,25 +235,22 @@ def test_alert_encoding_adds_schema_and_refuses_junk() -> None:
         "schema": ALERT_SCHEMA,
     }
     with pytest.raises(TypeError):
-        pubmod.encode_alert({"x": object()})
+        outmod.encode_alert({"x": object()})
     with pytest.raises(ValueError, match="JSON"):
-        pubmod.encode_alert({"x": float("nan")})
+        outmod.encode_alert({"x": float("nan")})
 
 
 async def test_callback_errors_are_contained(caplog: pytest.LogCaptureFixture) -> None:
-    pub = Publisher(asyncio.get_running_loop(), BrokerSettings(host="127.0.0.1"), options())
-    # A paho callback fed garbage must neither raise into paho's thread nor go unseen.
-    pub._on_connect(None, None, None, None, None)  # type: ignore[arg-type]
-    await wait_until(lambda: pub.callback_errors == 1)
+    loop = asyncio.get_running_loop()
+    settings = BrokerSettings(host="127.0.0.1")
+    pub = Publisher(loop, settings, options())
+    client = make_client(settings, None, "frigate_rules-t", mqtt.MQTTv5)
+    Link(loop, pub, client, 10.0)
+    # A paho callback fed garbage must neither raise into paho nor go unseen.
+    assert client.on_connect is not None
+    client.on_connect(client, None, None, None, None)  # type: ignore[arg-type]
+    assert pub.callback_errors == 1
     assert "Unexpected error in MQTT callback _on_connect" in caplog.text
-
-
-def test_posting_to_a_closed_loop_does_not_raise() -> None:
-    loop = asyncio.new_event_loop()
-    loop.close()
-    pub = Publisher(loop, BrokerSettings(host="127.0.0.1"), options())
-    pub._on_disconnect(None, 1, None, None, None)  # type: ignore[arg-type]
-    assert pub.callback_errors == 0
 
 
 async def test_change_listener_errors_are_logged(
@@ -328,9 +336,8 @@ async def test_birth_alert_state_clear_and_stop(
     await pub.async_stop()  # idempotent
 
 
-@pytest.mark.parametrize("how", ["shutdown", "close"])
 async def test_will_on_abrupt_socket_loss_then_reconnect(
-    broker: Mosquitto, publishers: Any, subscribers: Any, how: str
+    broker: Mosquitto, publishers: Any, subscribers: Any
 ) -> None:
     sub = await subscribers(broker, f"{BASE}/status")
     pub = publishers(settings_for(broker))
@@ -338,13 +345,8 @@ async def test_will_on_abrupt_socket_loss_then_reconnect(
     await sub.expect(is_msg(f"{BASE}/status", b"online"))
     await wait_connected(pub)
 
-    sock = pub._client.socket()
-    assert sock is not None
     # No DISCONNECT goes out: to the broker this is a crashed client.
-    if how == "shutdown":
-        sock.shutdown(socket.SHUT_RDWR)
-    else:  # paho's thread then ends without any callback; the watchdog notices
-        sock.close()
+    live_socket(pub).shutdown(socket.SHUT_RDWR)
     await sub.expect(is_msg(f"{BASE}/status", b"offline"))
     # And it comes back on its own, announcing itself again.
     await sub.expect(is_msg(f"{BASE}/status", b"online"))
@@ -483,7 +485,7 @@ async def test_backoff_resets_only_after_a_stable_connection(
     for _ in range(2):
         await sub.expect(is_msg(f"{BASE}/status", b"online"))
         await wait_connected(pub)
-        pub._client.socket().shutdown(socket.SHUT_RDWR)
+        live_socket(pub).shutdown(socket.SHUT_RDWR)
         await wait_until(lambda: state_of(pub) is PublisherState.DISCONNECTED)
         delays.append(pub.diagnostics()["last_retry_delay"])
     assert 0.8 <= delays[0] <= 1.2
@@ -508,7 +510,7 @@ async def test_publish_errors_are_counted(
     await ok.async_start()
     await wait_connected(ok)
     ok.publish_alert("Yard", {"bad": object()})
-    assert ok.publish_errors == 1
+    await wait_until(lambda: ok.publish_errors == 1)  # encoded when handed to paho
     assert "not serializable" in (ok.last_error or "")
     assert "Could not publish" in caplog.text
 
@@ -698,7 +700,7 @@ async def test_falls_back_to_mqtt_311_on_a_311_only_broker(
     assert (await sub.expect(is_msg(f"{BASE}/v1/rules/back_yard_night/state"))).payload == b"ON"
 
     # A later reconnect stays on 3.1.1 and does not warn again.
-    pub._client.socket().shutdown(socket.SHUT_RDWR)
+    live_socket(pub).shutdown(socket.SHUT_RDWR)
     await sub.expect(is_msg(f"{BASE}/status", b"offline"))
     await sub.expect(is_msg(f"{BASE}/status", b"online"))
     await wait_connected(pub)
@@ -721,18 +723,6 @@ async def test_test_connection_reports_311_on_amqtt(amqtt_broker: Amqtt) -> None
 # --------------------------------------------------------------------------- races and faults
 
 
-def freeze_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Block the event loop (on purpose) until paho's thread makes `predicate` true.
-
-    This freezes the event loop's view of the connection while paho's thread moves
-    on, which is exactly the window the publisher must handle.
-    """
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "paho's thread did not get there in time"
-        time.sleep(0.005)
-
-
 async def test_alert_published_as_the_connection_drops_is_sent_after_reconnect(
     broker: Mosquitto, publishers: Any, subscribers: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -740,23 +730,17 @@ async def test_alert_published_as_the_connection_drops_is_sent_after_reconnect(
     pub = publishers(settings_for(broker))
     await pub.async_start()
     await wait_connected(pub)
-    client = pub._client
-    assert client is not None
-    client.socket().shutdown(socket.SHUT_RDWR)
-    freeze_until(lambda: client.socket() is None)
-    assert state_of(pub) is PublisherState.CONNECTED  # the loop has not heard yet
-    pub.publish_alert("Deck", {"n": 1})  # paho says "no connection": kept for later
+    live_socket(pub).shutdown(socket.SHUT_RDWR)
+    assert state_of(pub) is PublisherState.CONNECTED  # the loop has not read the EOF yet
+    pub.publish_alert("Deck", {"n": 1})  # kept by the outbox until it can go out
     assert pub.queued == 1
     msg = await sub.expect(is_msg(f"{BASE}/v1/rules/deck/alert"))
     assert json.loads(msg.payload) == {"n": 1, "schema": ALERT_SCHEMA}
     assert pub.queued == 0
 
     # Stopping in the same window: the offline status cannot go out, and says so.
-    client = pub._client
-    assert client is not None
     await wait_connected(pub)
-    client.socket().shutdown(socket.SHUT_RDWR)
-    freeze_until(lambda: client.socket() is None)
+    live_socket(pub).shutdown(socket.SHUT_RDWR)
     await pub.async_stop()
     assert "Could not publish the offline status" in caplog.text
     assert state_of(pub) is PublisherState.DISABLED
@@ -773,8 +757,8 @@ async def test_unacknowledged_alert_is_requeued_not_lost(
     os.kill(broker.process.pid, signal.SIGSTOP)  # a hung broker: no PUBACK comes
     try:
         pub.publish_alert("Deck", {"n": 2})
-        assert pub.diagnostics()["inflight"] >= 1
-        pub._client.socket().shutdown(socket.SHUT_RDWR)
+        await wait_until(lambda: pub.diagnostics()["inflight"] >= 1)
+        live_socket(pub).shutdown(socket.SHUT_RDWR)
         await wait_until(lambda: state_of(pub) is PublisherState.DISCONNECTED)
         assert pub.queued == 1  # back in the queue, not lost with the old client
     finally:
@@ -802,28 +786,25 @@ async def test_stop_waits_bounded_for_the_offline_ack(
     assert pubmod.STOP_ACK_TIMEOUT <= waited < pubmod.STOP_ACK_TIMEOUT + 5
 
 
-async def test_watchdog_notices_a_silently_ended_network_thread(
-    broker: Mosquitto,
-    publishers: Any,
-    subscribers: Any,
-    monkeypatch: pytest.MonkeyPatch,
+async def test_a_broker_that_stops_answering_is_noticed_by_the_keepalive(
+    broker: Mosquitto, publishers: Any, subscribers: Any
 ) -> None:
-    monkeypatch.setattr(pubmod, "WATCHDOG_INTERVAL", 0.1)
+    """No thread watches paho: its keepalive runs from the event loop (loop_misc)."""
     sub = await subscribers(broker, f"{BASE}/status")
-    pub = publishers(settings_for(broker))
+    pub = publishers(settings_for(broker), options(keepalive=1))
     await pub.async_start()
     await sub.expect(is_msg(f"{BASE}/status", b"online"))
-    client = pub._client
-    assert client is not None
-    # paho's loop ends without any callback, as when its thread dies.
-    await in_executor(client.loop_stop)
-    await wait_until(lambda: pub.reconnect_attempts == 1)
-    assert pub.last_error == "network loop ended"
-    await sub.expect(is_msg(f"{BASE}/status", b"online"))
+    assert broker.process is not None
+    os.kill(broker.process.pid, signal.SIGSTOP)  # TCP stays up, nothing answers
+    try:
+        await wait_until(lambda: state_of(pub) is PublisherState.DISCONNECTED, within=10)
+    finally:
+        os.kill(broker.process.pid, signal.SIGCONT)
     await wait_connected(pub)
+    assert pub.reconnect_attempts >= 1
 
 
-async def test_late_callbacks_of_an_old_client_are_ignored(
+async def test_late_callbacks_of_an_old_link_are_ignored(
     broker: Mosquitto, publishers: Any
 ) -> None:
     from paho.mqtt.reasoncodes import ReasonCode
@@ -831,14 +812,18 @@ async def test_late_callbacks_of_an_old_client_are_ignored(
     pub = publishers(settings_for(broker))
     await pub.async_start()
     await wait_connected(pub)
+    old = pub._link
+    assert old is not None
+    live_socket(pub).shutdown(socket.SHUT_RDWR)
+    await wait_until(lambda: pub._link is not None and pub._link is not old)
+    await wait_connected(pub)
     before = pub.diagnostics()
-    stale = pub._gen - 1
-    pub._socket_opened(stale)
-    pub._connected(stale)
-    pub._refused(stale, ReasonCode(PacketTypes.CONNACK, "Not authorized"))
-    pub._ended(stale, "old client")
-    pub._acked(stale, 1, ReasonCode(PacketTypes.PUBACK, "Not authorized"))
-    pub._acked(pub._gen, 65000, ReasonCode(PacketTypes.PUBACK, "Success"))  # unknown mid
+    pub.link_connected(old)
+    pub.link_ended(old, "old link", silent=False)
+    pub.link_acked(old, 1, ReasonCode(PacketTypes.PUBACK, "Not authorized"))
+    current = pub._link
+    assert current is not None
+    pub.link_acked(current, 65000, ReasonCode(PacketTypes.PUBACK, "Success"))  # unknown mid
     after = pub.diagnostics()
     assert state_of(pub) is PublisherState.CONNECTED
     for key in ("reconnect_attempts", "publish_errors", "last_error", "inflight"):

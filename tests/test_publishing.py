@@ -196,12 +196,12 @@ async def test_publisher_that_cannot_start_leaves_rules_working(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from custom_components.frigate_rules import publisher as publisher_module
+    from custom_components.frigate_rules.publisher import connection
 
     def broken_tls(settings: Any) -> None:
         raise OSError("no such CA file")
 
-    monkeypatch.setattr(publisher_module, "build_ssl_context", broken_tls)
+    monkeypatch.setattr(connection, "build_ssl_context", broken_tls)
     entry = await setup_entry(
         hass,
         make_entry(
@@ -225,22 +225,24 @@ async def test_publisher_start_failure_leaves_no_timer_behind(
     import asyncio
 
     from custom_components.frigate_rules import publisher as publisher_module
+    from custom_components.frigate_rules.publisher import connection
 
-    def no_sockets(*args: Any, **kwargs: Any) -> Any:
-        raise OSError("no sockets here")
+    def no_client(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("no client here")
 
-    monkeypatch.setattr(publisher_module, "_make_client", no_sockets)
+    monkeypatch.setattr(connection, "make_client", no_client)
     loop = asyncio.get_running_loop()
     pub = publisher_module.Publisher(
         loop,
         publisher_module.BrokerSettings(host="127.0.0.1", port=free_port()),
         publisher_module.PublisherOptions(client_id="frigate_rules-x"),
     )
-    with pytest.raises(OSError, match="no sockets here"):
+    with pytest.raises(OSError, match="no client here"):
         await pub.async_start()
     assert pub.state == "disabled"
+    assert pub.diagnostics()["next_retry_in"] is None
     scheduled = [h for h in loop._scheduled if not h.cancelled()]  # type: ignore[attr-defined]
-    assert not [h for h in scheduled if "_watchdog" in repr(h)]
+    assert not [h for h in scheduled if "Publisher" in repr(h)]
     await pub.async_stop()  # a no-op, not an error
 
 

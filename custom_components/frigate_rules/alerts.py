@@ -1,4 +1,4 @@
-"""Alerts: per-camera cooldowns, the bus event, the alarm trigger, the publisher hand-off.
+"""Alerts: per-camera cooldowns, the bus event and the alarm trigger.
 
 An alert fires when a camera of a rule goes from not matching to matching and that
 camera's cooldown has passed, and once per outage (camera None) when a fail-safe
@@ -9,7 +9,6 @@ entry in hass.data), so a reload neither re-alerts nor forgets a cooldown.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,12 +39,17 @@ class AlertMemory:
 DATA_ALERT_MEMORY: HassKey[dict[str, AlertMemory]] = HassKey(f"{DOMAIN}_alert_memory")
 
 
+def alarm_state(hass: HomeAssistant, entity_id: str | None) -> str | None:
+    """The state of a rule's alarm panel now (None without one, or while it is missing)."""
+    if entity_id is None:
+        return None
+    state = hass.states.get(entity_id)
+    return None if state is None else state.state
+
+
 def forget_entry(hass: HomeAssistant, entry_id: str) -> None:
     """The entry was deleted: drop what its alerts remembered."""
     hass.data.get(DATA_ALERT_MEMORY, {}).pop(entry_id, None)
-
-
-type AlertSink = Callable[[Rule, dict[str, Any]], None]
 
 
 class AlertManager:
@@ -63,21 +67,21 @@ class AlertManager:
         memory = hass.data.setdefault(DATA_ALERT_MEMORY, {}).setdefault(entry_id, AlertMemory())
         self.cooldowns = memory.cooldowns
         self._outage_alerted = memory.outage_alerted
-        self.sinks: list[AlertSink] = []
         self.alerts_fired = 0
         self._matching: dict[str, frozenset[str]] = {}
 
     def on_evaluation(
         self, rule: Rule, previous: Evaluation | None, evaluation: Evaluation, now: float
-    ) -> None:
-        """Engine hook: fire the alerts this evaluation earns."""
+    ) -> list[dict[str, Any]]:
+        """Fire the alerts this evaluation earns; their event data (often none)."""
         rule_id = rule.rule_id
+        fired: list[dict[str, Any]] = []
         if evaluation.reason is Reason.FRIGATE_UNAVAILABLE:
             self._matching[rule_id] = frozenset()
             if evaluation.matched and rule_id not in self._outage_alerted:
                 self._outage_alerted.add(rule_id)
-                self._fire(rule, evaluation, None, now)
-            return
+                fired.append(self._fire(rule, evaluation, None, now))
+            return fired
         if previous is not None:
             # The first evaluation after a (re)load runs before Frigate's retained
             # `available` arrives; it proves nothing about an outage being over.
@@ -91,7 +95,8 @@ class AlertManager:
                 LOGGER.debug("Alert of %s on %s held back by its cooldown", rule.name, camera)
                 continue
             self.cooldowns[(rule_id, camera)] = now
-            self._fire(rule, evaluation, camera, now)
+            fired.append(self._fire(rule, evaluation, camera, now))
+        return fired
 
     def forget_rule(self, rule_id: str) -> None:
         """A rule was removed: drop its transition state and cooldowns."""
@@ -105,19 +110,17 @@ class AlertManager:
         for key in [k for k in self.cooldowns if k[0] == rule_id and camera in (None, k[1])]:
             del self.cooldowns[key]
 
-    def _fire(self, rule: Rule, evaluation: Evaluation, camera: str | None, now: float) -> None:
+    def _fire(
+        self, rule: Rule, evaluation: Evaluation, camera: str | None, now: float
+    ) -> dict[str, Any]:
         data = self.alert_data(rule, evaluation, camera, now)
         self.alerts_fired += 1
         self.hass.bus.async_fire(EVENT_ALERT, data)
-        for sink in self.sinks:
-            try:
-                sink(rule, data)
-            except Exception:
-                LOGGER.exception("Error handing on the alert of %s", rule.name)
         if rule.action is Action.ALARM_TRIGGER and rule.alarm_entity:
             self.hass.async_create_background_task(
                 self._trigger_alarm(rule), f"{DOMAIN} alarm_trigger {rule.name}"
             )
+        return data
 
     async def _trigger_alarm(self, rule: Rule) -> None:
         try:
@@ -136,10 +139,6 @@ class AlertManager:
         """The `frigate_rules_alert` event data (DESIGN 4.5)."""
         aggregate = evaluation.per_camera.get(camera) if camera is not None else None
         observation = aggregate.observation if aggregate is not None else None
-        alarm_state = None
-        if rule.alarm_entity:
-            state = self.hass.states.get(rule.alarm_entity)
-            alarm_state = state.state if state is not None else None
         event_id = observation.event_id if observation else None
         return {
             "rule_id": rule.rule_id,
@@ -156,7 +155,7 @@ class AlertManager:
             "within_seconds": rule.within_seconds,
             "reason": evaluation.reason.value,
             "alarm_entity": rule.alarm_entity,
-            "alarm_state": alarm_state,
+            "alarm_state": alarm_state(self.hass, rule.alarm_entity),
             "observed_at": datetime.fromtimestamp(
                 observation.observed_at if observation else now, UTC
             ).isoformat(),

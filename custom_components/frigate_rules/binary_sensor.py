@@ -13,14 +13,22 @@ from homeassistant.components.binary_sensor import (  # type: ignore[attr-define
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import SUBENTRY_RULE
-from .engine import STATS_KEY, Engine
-from .entity import EngineEntity, entry_device, rule_device, rule_unique_id
+from .engine import Engine
+from .entity import (
+    NotifiedEntity,
+    entry_device,
+    rule_device,
+    rule_unique_id,
+    signal_rule_added,
+)
+from .notifier import STATS_KEY
 
 if TYPE_CHECKING:
-    from . import FrigateRulesConfigEntry
+    from .data import FrigateRulesConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -32,30 +40,33 @@ async def async_setup_entry(
 ) -> None:
     """Availability now; rule sensors now and whenever a rule is added later."""
     engine = entry.runtime_data.engine
-    async_add_entities([FrigateAvailabilitySensor(entry, engine)])
+    async_add_entities([FrigateAvailabilitySensor(entry)])
 
     @callback
     def add_rule(subentry: ConfigSubentry) -> None:
         async_add_entities(
-            [RuleBinarySensor(entry, engine, subentry)],
+            [RuleBinarySensor(entry, subentry)],
             config_subentry_id=subentry.subentry_id,
         )
 
-    entry.runtime_data.add_rule_entity = add_rule
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, signal_rule_added(entry.entry_id), add_rule)
+    )
     for subentry in entry.subentries.values():
         if subentry.subentry_type == SUBENTRY_RULE and subentry.subentry_id in engine.rules:
             add_rule(subentry)
 
 
-class FrigateAvailabilitySensor(EngineEntity, BinarySensorEntity):
+class FrigateAvailabilitySensor(NotifiedEntity, BinarySensorEntity):
     """Whether Frigate is reachable: MQTT link, `available` topic, recent messages."""
 
     _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
     _attr_entity_category = EntityCategory.DIAGNOSTIC
     _attr_translation_key = "frigate_availability"
 
-    def __init__(self, entry: FrigateRulesConfigEntry, engine: Engine) -> None:
-        super().__init__(engine, STATS_KEY)
+    def __init__(self, entry: FrigateRulesConfigEntry) -> None:
+        super().__init__(entry.runtime_data.notifier, STATS_KEY)
+        self.engine: Engine = entry.runtime_data.engine
         self._attr_unique_id = f"{entry.entry_id}_availability"
         self._attr_device_info = entry_device(entry)
 
@@ -65,7 +76,7 @@ class FrigateAvailabilitySensor(EngineEntity, BinarySensorEntity):
         return self.engine.frigate_available
 
 
-class RuleBinarySensor(EngineEntity, BinarySensorEntity):
+class RuleBinarySensor(NotifiedEntity, BinarySensorEntity):
     """On while the rule holds; its attributes say why (DESIGN 4.4)."""
 
     _attr_name = None
@@ -74,10 +85,10 @@ class RuleBinarySensor(EngineEntity, BinarySensorEntity):
     def __init__(
         self,
         entry: FrigateRulesConfigEntry,
-        engine: Engine,
         subentry: ConfigSubentry,
     ) -> None:
-        super().__init__(engine, subentry.subentry_id)
+        super().__init__(entry.runtime_data.notifier, subentry.subentry_id)
+        self.engine: Engine = entry.runtime_data.engine
         self.rule_id = subentry.subentry_id
         self._attr_unique_id = rule_unique_id(entry.entry_id, subentry.subentry_id)
         self._attr_device_info = rule_device(entry, subentry.subentry_id, subentry.title)

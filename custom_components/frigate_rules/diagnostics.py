@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from .const import CONF_FRIGATE_URL, DIAG_OBSERVATIONS
 
 if TYPE_CHECKING:
-    from . import FrigateRulesConfigEntry
+    from .data import FrigateRulesConfigEntry
     from .engine import Engine
 
 TO_REDACT = {

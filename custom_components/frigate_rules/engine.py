@@ -1,9 +1,11 @@
-"""HA glue around the pure core: MQTT message -> buffer -> affected rules -> listeners.
+"""HA glue around the pure core: MQTT message -> buffer -> affected rules -> outputs.
 
 Everything here runs on Home Assistant's event loop. The hot path (one Frigate event)
 parses, buffers, re-evaluates only the rules that watch that camera and label, and
-wakes only the entities whose rule changed. Time-driven changes (a window closing,
-Frigate going silent) are handled by one timer per rule and one grace timer.
+hands each new evaluation to `RuleOutputs.apply` (fanout.py), the one place that says
+in which order alerts, entities and the publisher hear of it. Time-driven changes (a
+window closing, Frigate going silent) are handled by one timer per rule and one grace
+timer.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from homeassistant.helpers.event import (
     async_track_time_interval,
 )
 
+from .alerts import alarm_state
 from .const import (
     CONF_AVAILABILITY_GRACE_SECONDS,
     CONF_MAX_OBSERVATIONS,
@@ -31,7 +34,6 @@ from .const import (
     DIAG_PARSE_FAILURES,
     LOGGER,
     OPTION_DEFAULTS,
-    STATS_WRITE_INTERVAL,
 )
 from .core import topics
 from .core.availability import Availability
@@ -39,16 +41,14 @@ from .core.buffer import DetectionBuffer
 from .core.frigate import Rejected, parse_available, parse_event, parse_review
 from .core.model import Context, Evaluation, Observation, Rule
 from .core.rules import evaluate
+from .fanout import RuleOutputs
+from .notifier import Notifier
 
 # A window edge is inclusive, so a rule is re-evaluated this long after the moment
 # its oldest candidate reaches the edge (well inside the 250 ms promise).
 WINDOW_TICK = 0.005
 PRUNE_INTERVAL_SECONDS = 60
 PAYLOAD_HEAD_CHARS = 200
-
-STATS_KEY = "__stats__"
-
-type RuleHook = Callable[[Rule, Evaluation | None, Evaluation, float], None]
 
 
 @dataclass(slots=True, frozen=True)
@@ -70,9 +70,18 @@ def _payload_head(payload: str | bytes | bytearray) -> str:
 class Engine:
     """One config entry's live state: buffer, availability, rules, counters."""
 
-    def __init__(self, hass: HomeAssistant, prefix: str, options: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        prefix: str,
+        options: Mapping[str, Any],
+        outputs: RuleOutputs,
+        notifier: Notifier,
+    ) -> None:
         self.hass = hass
         self.prefix = prefix
+        self.outputs = outputs
+        self.notifier = notifier
         merged = {**OPTION_DEFAULTS, **options}
         self.retention_seconds = float(merged[CONF_RETENTION_SECONDS])
         self.buffer = DetectionBuffer(self.retention_seconds, int(merged[CONF_MAX_OBSERVATIONS]))
@@ -87,14 +96,11 @@ class Engine:
         self.rules: dict[str, Rule] = {}
         self.evaluations: dict[str, Evaluation] = {}
         self.last_matched: dict[str, float] = {}
-        self.rule_hooks: list[RuleHook] = []
         self._rules_by_camera: dict[str, tuple[Rule, ...]] = {}
         self._rule_timers: dict[str, tuple[float, CALLBACK_TYPE]] = {}
-        self._listeners: dict[str, list[CALLBACK_TYPE]] = {}
         self._unsubs: list[CALLBACK_TYPE] = []
         self._alarm_unsub: CALLBACK_TYPE | None = None
         self._grace_unsub: CALLBACK_TYPE | None = None
-        self._stats_unsub: CALLBACK_TYPE | None = None
         self._available = True
         self._started = False
 
@@ -143,7 +149,7 @@ class Engine:
         for _, cancel in self._rule_timers.values():
             cancel()
         self._rule_timers.clear()
-        for attr in ("_alarm_unsub", "_grace_unsub", "_stats_unsub"):
+        for attr in ("_alarm_unsub", "_grace_unsub"):
             cancel = getattr(self, attr)
             if cancel is not None:
                 cancel()
@@ -177,48 +183,17 @@ class Engine:
 
     def context_for(self, rule: Rule) -> Context:
         """Availability and alarm state as the rule sees them now."""
-        alarm_state = None
-        if rule.alarm_entity is not None:
-            state = self.hass.states.get(rule.alarm_entity)
-            alarm_state = state.state if state is not None else None
         # The availability the entities show: kept current by every message, the
         # grace timer and the MQTT link, so it is not worked out again per rule.
-        return Context(frigate_available=self._available, alarm_state=alarm_state)
+        return Context(
+            frigate_available=self._available,
+            alarm_state=alarm_state(self.hass, rule.alarm_entity),
+        )
 
     @property
     def frigate_available(self) -> bool:
         """The availability the entities currently show."""
         return self._available
-
-    # -- listeners ---------------------------------------------------------------
-
-    @callback
-    def async_add_listener(self, key: str, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Call `listener` when the rule `key` (or STATS_KEY) changes."""
-        self._listeners.setdefault(key, []).append(listener)
-
-        @callback
-        def remove() -> None:
-            listeners = self._listeners.get(key, [])
-            if listener in listeners:
-                listeners.remove(listener)
-
-        return remove
-
-    def notify(self, key: str) -> None:
-        """Wake the listeners of `key` (a rule id, or STATS_KEY)."""
-        for listener in tuple(self._listeners.get(key, ())):
-            listener()
-
-    def stats_changed(self) -> None:
-        """Coalesce counter updates into one entity write per interval."""
-        if self._stats_unsub is None and self._started:
-            self._stats_unsub = async_call_later(self.hass, STATS_WRITE_INTERVAL, self._flush_stats)
-
-    @callback
-    def _flush_stats(self, _now: Any = None) -> None:
-        self._stats_unsub = None
-        self.notify(STATS_KEY)
 
     # -- MQTT handlers (must never raise) ----------------------------------------
 
@@ -288,7 +263,7 @@ class Engine:
         if was_silent:
             self._arm_grace_timer()
             self._check_availability(now)
-        self.stats_changed()
+        self.notifier.counters_changed()
         return now
 
     def _record_failure(self, msg: ReceiveMessage, reason: str, now: float) -> None:
@@ -302,7 +277,7 @@ class Engine:
             ParseFailure(time.time(), msg.topic, "internal_error", _payload_head(msg.payload))
         )
         LOGGER.exception("Unexpected error handling a message on %s", msg.topic)
-        self.stats_changed()
+        self.notifier.counters_changed()
 
     def _ingest(self, observation: Observation, now: float) -> None:
         self.buffer.add(observation)
@@ -318,12 +293,10 @@ class Engine:
         if evaluation.matched:
             self.last_matched[rule.rule_id] = now
         self._schedule_rule_timer(rule.rule_id, evaluation.next_change_at)
-        for hook in self.rule_hooks:
-            try:
-                hook(rule, previous, evaluation, now)
-            except Exception:
-                LOGGER.exception("Error handling rule %s", rule.name)
-        self.notify(rule.rule_id)
+        try:
+            self.outputs.apply(rule, previous, evaluation, now)
+        except Exception:
+            LOGGER.exception("Error handing on the evaluation of rule %s", rule.name)
 
     def _reevaluate_all(self) -> None:
         now = time.time()
@@ -373,7 +346,7 @@ class Engine:
                 self.prefix,
                 self.availability.reason(now),
             )
-        self.notify(STATS_KEY)
+        self.notifier.stats_changed_now()
         self._reevaluate_all()
 
     def _arm_grace_timer(self) -> None:
@@ -419,4 +392,4 @@ class Engine:
     @callback
     def _prune(self, _now: Any) -> None:
         self.buffer.prune(time.time())
-        self.stats_changed()
+        self.notifier.counters_changed()

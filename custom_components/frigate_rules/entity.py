@@ -14,8 +14,8 @@ from .compat import link_to_parent
 from .const import DOMAIN
 
 if TYPE_CHECKING:
-    from . import FrigateRulesConfigEntry
-    from .engine import Engine
+    from .data import FrigateRulesConfigEntry
+    from .notifier import Notifier
 
 MANUFACTURER = "Frigate Rules"
 
@@ -35,6 +35,11 @@ def entry_device(entry: ConfigEntry) -> DeviceInfo:
         entry_type=DeviceEntryType.SERVICE,
         configuration_url=entry.data.get("frigate_url"),
     )
+
+
+def signal_rule_added(entry_id: str) -> str:
+    """Dispatcher signal: a rule subentry was added to this entry (no reload)."""
+    return f"{DOMAIN}_rule_added_{entry_id}"
 
 
 def rule_unique_id(entry_id: str, rule_id: str) -> str:
@@ -80,19 +85,19 @@ def async_register_entry_device(hass: HomeAssistant, entry: ConfigEntry) -> str:
     return device.id
 
 
-class EngineEntity(Entity):
-    """An entity that redraws itself when its engine says so, never polled."""
+class NotifiedEntity(Entity):
+    """An entity that redraws itself when the notifier says so, never polled."""
 
     _attr_has_entity_name = True
     _attr_should_poll = False
 
-    def __init__(self, engine: Engine, listen_key: str) -> None:
-        self.engine = engine
+    def __init__(self, notifier: Notifier, listen_key: str) -> None:
+        self._notifier = notifier
         self._listen_key = listen_key
 
     async def async_added_to_hass(self) -> None:
-        """Start listening to the engine."""
-        self.async_on_remove(self.engine.async_add_listener(self._listen_key, self._refresh))
+        """Start listening."""
+        self.async_on_remove(self._notifier.async_add_listener(self._listen_key, self._refresh))
 
     @callback
     def _refresh(self) -> None:

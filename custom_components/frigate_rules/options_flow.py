@@ -29,7 +29,7 @@ from .const import (
     PUBLISHER_RANGES,
 )
 from .core.topics import is_valid_topic_base
-from .outbound import broker_settings
+from .outbound import configured_broker as broker_settings
 from .publisher import CannotConnect, InvalidAuth, async_test_connection
 from .selectors import number_box
 

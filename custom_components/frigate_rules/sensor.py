@@ -17,11 +17,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .engine import STATS_KEY
-from .entity import EngineEntity, entry_device
+from .entity import NotifiedEntity, entry_device
+from .notifier import STATS_KEY
 
 if TYPE_CHECKING:
-    from . import FrigateRulesConfigEntry, FrigateRulesData
+    from .data import FrigateRulesConfigEntry, FrigateRulesData
 
 PARALLEL_UPDATES = 0
 
@@ -125,7 +125,7 @@ async def async_setup_entry(
     async_add_entities(StatsSensor(entry, description) for description in SENSORS)
 
 
-class StatsSensor(EngineEntity, SensorEntity):
+class StatsSensor(NotifiedEntity, SensorEntity):
     """A counter or timestamp read from the engine."""
 
     entity_description: StatsSensorDescription
@@ -135,7 +135,7 @@ class StatsSensor(EngineEntity, SensorEntity):
         entry: FrigateRulesConfigEntry,
         description: StatsSensorDescription,
     ) -> None:
-        super().__init__(entry.runtime_data.engine, STATS_KEY)
+        super().__init__(entry.runtime_data.notifier, STATS_KEY)
         self._data = entry.runtime_data
         self.entity_description = description
         self._attr_unique_id = f"{entry.entry_id}_{description.key}"

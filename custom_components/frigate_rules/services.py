@@ -27,7 +27,7 @@ from .core.rules import evaluate_observations
 from .entity import rule_id_of
 
 if TYPE_CHECKING:
-    from . import FrigateRulesConfigEntry
+    from .data import FrigateRulesConfigEntry
     from .engine import Engine
 
 SERVICE_SIMULATE = "simulate"
