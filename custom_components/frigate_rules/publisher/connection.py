@@ -108,26 +108,16 @@ class Publisher:
     def diagnostics(self) -> dict[str, Any]:
         """Everything useful for a bug report; never the password."""
         now = self._loop.time()
-        options = self._options
         return {
             "state": self._state.value,
             "protocol": self.protocol,
             "broker": self._settings.diagnostics(),
-            "client_id": options.client_id,
-            "base_topic": options.base_topic,
-            "qos": options.qos,
-            "message_expiry_seconds": options.message_expiry_seconds,
-            "keepalive": options.keepalive,
+            **self._options.diagnostics(),
+            **self._outbox.diagnostics(),
             "reconnect_attempts": self.reconnect_attempts,
             "consecutive_failures": self._policy.failures,
             "publish_errors": self.publish_errors,
-            "dropped_alerts": self._outbox.dropped_alerts,
-            "dropped_stale": self._outbox.dropped_stale,
             "callback_errors": self.callback_errors,
-            "queued": self._outbox.queued,
-            "oldest_queued_age": self._outbox.oldest_age(),
-            "pending_states": self._outbox.pending_states,
-            "inflight": self._outbox.inflight,
             "connected_for": None if self._connected_at is None else now - self._connected_at,
             "next_retry_in": None if self._retry_at is None else max(self._retry_at - now, 0.0),
             "last_retry_delay": self._last_retry_delay,

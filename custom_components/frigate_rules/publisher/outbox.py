@@ -190,6 +190,17 @@ class Outbox:
         """Retained states remembered for the next connection."""
         return len(self._states)
 
+    def diagnostics(self) -> dict[str, Any]:
+        """What is waiting and what was lost, for the diagnostics download."""
+        return {
+            "dropped_alerts": self.dropped_alerts,
+            "dropped_stale": self.dropped_stale,
+            "queued": self.queued,
+            "oldest_queued_age": self.oldest_age(),
+            "pending_states": self.pending_states,
+            "inflight": self.inflight,
+        }
+
     def oldest_age(self) -> float | None:
         """Age of the oldest queued alert (seconds), None when none is queued."""
         return self._clock() - self._alerts[0].created if self._alerts else None

@@ -126,6 +126,16 @@ class PublisherOptions:
         if self.keepalive < 1:
             raise ValueError("keepalive must be >= 1")
 
+    def diagnostics(self) -> dict[str, Any]:
+        """For the diagnostics download."""
+        return {
+            "client_id": self.client_id,
+            "base_topic": self.base_topic,
+            "qos": self.qos,
+            "message_expiry_seconds": self.message_expiry_seconds,
+            "keepalive": self.keepalive,
+        }
+
 
 def publishing_enabled(options: Mapping[str, Any]) -> bool:
     """Whether the entry's options ask for a publisher at all."""
