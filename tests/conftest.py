@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_fire_mqtt_message,
     async_fire_time_changed_exact,
 )
 
@@ -157,6 +158,31 @@ async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: 
     await hass.async_block_till_done()
 
 
+async def replay(
+    hass: HomeAssistant,
+    name: str,
+    freezer: FrozenDateTimeFactory | None = None,
+    on_line: Callable[[float, dict[str, Any]], None] | None = None,
+) -> float:
+    """Fire a fixture's lines as a broker delivers them live; the seconds it spanned.
+
+    With `freezer`, HA's clock moves by each line's recorded delay first (timers due
+    in between run); `on_line(elapsed, line)` is called after each line is handled.
+    A broker forwards live messages to existing subscribers with retain=0, whatever
+    flag the publisher set (the flag only marks stored messages).
+    """
+    elapsed = 0.0
+    for line in fixture_lines(name):
+        if line["delay_ms"] and freezer is not None:
+            await advance(hass, freezer, line["delay_ms"] / 1000)
+            elapsed += line["delay_ms"] / 1000
+        async_fire_mqtt_message(hass, line["topic"], wire_payload(line))
+        await hass.async_block_till_done(wait_background_tasks=True)
+        if on_line is not None:
+            on_line(elapsed, line)
+    return elapsed
+
+
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
     """Add and set up an entry, failing loudly if setup does not succeed."""
     entry.add_to_hass(hass)
@@ -167,8 +193,14 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfig
 
 @pytest.fixture
 def broker(tmp_path: Path, socket_enabled: None) -> Iterator[Mosquitto]:
-    """A real Mosquitto on a free loopback port (user `hass`, password `right`)."""
-    mosquitto = Mosquitto(workdir=tmp_path / "mosquitto", users={"hass": "right"})
+    """A real Mosquitto on a free loopback port: anonymous, or user `hass` / `right`.
+
+    The one broker fixture of the unit tests; a test that needs another broker setup
+    (other users, a restart on a fixed port) starts its own `Mosquitto`.
+    """
+    mosquitto = Mosquitto(
+        workdir=tmp_path / "mosquitto", users={"hass": "right"}, allow_anonymous=True
+    )
     mosquitto.start()
     yield mosquitto
     mosquitto.stop()

@@ -25,10 +25,10 @@ from .conftest import (
     advance,
     fixture_lines,
     make_entry,
+    replay,
     rule_sensor_id,
     rule_subentry,
     setup_entry,
-    wire_payload,
 )
 from .helpers import EVENT_KEYS
 
@@ -462,19 +462,6 @@ def alarm_rule(**overrides: Any) -> dict[str, Any]:
     return rule_subentry("Backyard intruder", subentry_id="alarm", **(fields | overrides))
 
 
-async def replay(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, name: str, on_line: Any = None
-) -> None:
-    """Fire a fixture with its recorded timing (retain=False, as live)."""
-    for line in fixture_lines(name):
-        if line["delay_ms"]:
-            await advance(hass, freezer, line["delay_ms"] / 1000)
-        async_fire_mqtt_message(hass, line["topic"], wire_payload(line))
-        await hass.async_block_till_done(wait_background_tasks=True)
-        if on_line is not None:
-            on_line(line)
-
-
 async def test_armed_away_replay_triggers_the_manual_panel(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -490,11 +477,11 @@ async def test_armed_away_replay_triggers_the_manual_panel(
     events = async_capture_events(hass, EVENT_ALERT)
     panel_when_alerted: list[str] = []
 
-    def watch(line: dict[str, Any]) -> None:
+    def watch(_elapsed: float, line: dict[str, Any]) -> None:
         if len(events) == 1 and not panel_when_alerted:
             panel_when_alerted.append(state_of(hass, ALARM))
 
-    await replay(hass, freezer, "a_person_backyard_v017.jsonl", watch)
+    await replay(hass, "a_person_backyard_v017.jsonl", freezer, watch)
 
     assert panel_when_alerted == ["triggered"]
     assert state_of(hass, ALARM) == "triggered"
@@ -533,11 +520,11 @@ async def test_disarmed_panel_is_neither_triggered_nor_alerted(
     panel_states: set[str] = set()
     reasons: set[str] = set()
 
-    def watch(line: dict[str, Any]) -> None:
+    def watch(_elapsed: float, line: dict[str, Any]) -> None:
         panel_states.add(state_of(hass, ALARM))
         reasons.add(reason_of(hass, entity_id))
 
-    await replay(hass, freezer, "a_person_backyard_v017.jsonl", watch)
+    await replay(hass, "a_person_backyard_v017.jsonl", freezer, watch)
     assert events == []
     assert panel_states == {"disarmed"}
     assert reasons == {"alarm_state"}

@@ -22,8 +22,9 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.frigate_rules.core.topics import SUBSCRIBED
+from scripts.devstack import count_subscribed
 
-from .conftest import fixture_lines, make_entry, setup_entry, wire_payload
+from .conftest import FIXTURES, make_entry, replay, setup_entry, wire_payload
 
 SUBSCRIBED_TOPICS = {f"frigate/{name}" for name in SUBSCRIBED}
 
@@ -48,17 +49,6 @@ async def flush_stats(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> No
     freezer.tick(timedelta(seconds=1.1))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-
-
-def replay(hass: HomeAssistant, name: str) -> int:
-    """Fire a fixture's lines; return how many were on subscribed topics."""
-    count = 0
-    for line in fixture_lines(name):
-        # A broker forwards live messages to existing subscribers with retain=0,
-        # whatever flag the publisher set (the flag only marks stored messages).
-        async_fire_mqtt_message(hass, line["topic"], wire_payload(line))
-        count += line["topic"] in SUBSCRIBED_TOPICS
-    return count
 
 
 VALID_EVENT = {
@@ -117,7 +107,8 @@ async def test_replay_counts_messages_and_observations(
 ) -> None:
     await setup_entry(hass, entry)
     ids = entity_ids(hass, entry)
-    expected = replay(hass, "a_person_backyard_v017.jsonl")
+    await replay(hass, "a_person_backyard_v017.jsonl")
+    expected = count_subscribed(FIXTURES / "a_person_backyard_v017.jsonl")
     await flush_stats(hass, freezer)
     assert expected == 13
     assert state(hass, ids["messages_received"]) == str(expected)

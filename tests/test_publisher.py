@@ -138,12 +138,6 @@ async def subscribers() -> AsyncIterator[Callable[..., Any]]:
         await sub.close()
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    with running_mosquitto(tmp_path / "mosquitto") as running:
-        yield running
-
-
 def settings_for(broker: Any, **overrides: Any) -> BrokerSettings:
     return BrokerSettings(host=broker.host, port=broker.port, **overrides)
 

@@ -7,7 +7,7 @@ MQTT 5 subscriber.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +40,6 @@ PUBLISHER_PAGE: dict[str, Any] = {
     "birth_payload": "online",
     "will_payload": "offline",
 }
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    mosquitto = Mosquitto(workdir=tmp_path / "mosquitto", users={"hass": "right"})
-    mosquitto.start()
-    yield mosquitto
-    mosquitto.stop()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from scripts.devstack import Mosquitto, free_port, running_mosquitto
+from scripts.devstack import Mosquitto, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 REPLAY_CMD = REPO / "scripts" / "replay"
@@ -239,12 +239,6 @@ class Collector:
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
-
-
-@pytest.fixture
-def broker(tmp_path: Path, socket_enabled: None) -> Iterator[Mosquitto]:
-    with running_mosquitto(tmp_path / "mosquitto") as started:
-        yield started
 
 
 @pytest.fixture

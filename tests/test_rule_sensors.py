@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from .conftest import (
     advance,
     fixture_lines,
     make_entry,
+    replay,
     rule_sensor_id,
     rule_subentry,
     setup_entry,
@@ -29,27 +29,6 @@ def attrs(hass: HomeAssistant, entity_id: str) -> dict[str, Any]:
     state = hass.states.get(entity_id)
     assert state is not None
     return dict(state.attributes) | {"state": state.state}
-
-
-async def replay(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    name: str,
-    on_line: Callable[[float, dict[str, Any]], None] | None = None,
-) -> float:
-    """Fire a fixture with its timing; call `on_line(t, line)` after each line."""
-    elapsed = 0.0
-    for line in fixture_lines(name):
-        if line["delay_ms"]:
-            await advance(hass, freezer, line["delay_ms"] / 1000)
-            elapsed += line["delay_ms"] / 1000
-        # A broker forwards live messages to existing subscribers with retain=0,
-        # whatever flag the publisher set (the flag only marks stored messages).
-        async_fire_mqtt_message(hass, line["topic"], wire_payload(line))
-        await hass.async_block_till_done()
-        if on_line is not None:
-            on_line(elapsed, line)
-    return elapsed
 
 
 EVENT = {
@@ -188,7 +167,7 @@ async def test_person_backyard_replay_turns_on_only_in_patio_at_90(
         if current["state"] == STATE_ON and not first_on:
             first_on.append((line, current))
 
-    end = await replay(hass, freezer, "a_person_backyard_v017.jsonl", check)
+    end = await replay(hass, "a_person_backyard_v017.jsonl", freezer, check)
     assert first_on, "the rule never turned on"
     line, on_attrs = first_on[0]
     after = line["payload"]["after"]
@@ -247,7 +226,7 @@ async def test_parked_car_does_not_keep_rule_on(
         elif "parking" in after["current_zones"] and after["score"] >= 0.8:
             moving_states.append(attrs(hass, entity_id)["state"])
 
-    await replay(hass, freezer, "e_parked_car_driveway_v017.jsonl", check)
+    await replay(hass, "e_parked_car_driveway_v017.jsonl", freezer, check)
     assert moving_states
     assert set(moving_states) == {STATE_ON}
     assert len(parked_states) == 9
@@ -285,7 +264,7 @@ async def test_last_will_applies_the_unavailable_policy(
                 attrs(hass, entity_id)
             )
 
-    await replay(hass, freezer, "f_offline_mid_event_v017.jsonl", check)
+    await replay(hass, "f_offline_mid_event_v017.jsonl", freezer, check)
     assert after_will[0]["state"] == expected_after_will
     assert after_will[0]["reason"] == "frigate_unavailable"
     back = after_back[-1]

@@ -57,6 +57,8 @@ class Mosquitto:
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
     users: dict[str, str] | None = None
+    # With users: whether clients without credentials are let in too.
+    allow_anonymous: bool = False
     process: subprocess.Popen[bytes] | None = None
     # Log every SUBSCRIBE, so a test can wait until a client's subscriptions are live
     # at the broker before publishing (see `subscriptions`).
@@ -85,7 +87,8 @@ class Mosquitto:
                 check=True,
                 capture_output=True,
             )
-            lines += ["allow_anonymous false", f"password_file {passwd}"]
+            anonymous = "true" if self.allow_anonymous else "false"
+            lines += [f"allow_anonymous {anonymous}", f"password_file {passwd}"]
         else:
             lines.append("allow_anonymous true")
         conf = self.workdir / "mosquitto.conf"
