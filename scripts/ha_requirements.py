@@ -48,6 +48,10 @@ CONFIGURED = (
     "blueprint",
     "conversation",
 )
+# What finishing onboarding's core_config step sets up, as the browser's onboarding does
+# (homeassistant/components/onboarding/views.py); without their packages the demo's
+# integrations page shows them as failed.
+ONBOARDING = ("google_translate", "met", "radio_browser", "shopping_list")
 # Our own manifest's dependencies are read from the repository.
 OWN_MANIFEST = (
     Path(__file__).resolve().parents[1] / "custom_components" / "frigate_rules" / "manifest.json"
@@ -83,7 +87,13 @@ def requirements(domains: set[str]) -> list[str]:
 
 def main(argv: list[str]) -> int:
     own = json.loads(OWN_MANIFEST.read_text(encoding="utf-8"))
-    domains = bootstrap_domains() | set(CONFIGURED) | set(own["dependencies"]) | set(argv)
+    domains = (
+        bootstrap_domains()
+        | set(CONFIGURED)
+        | set(ONBOARDING)
+        | set(own["dependencies"])
+        | set(argv)
+    )
     print("\n".join(requirements(domains)))
     return 0
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import aiohttp
 
+from .http_settings import http_settings
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION_DIR = REPO_ROOT / "custom_components" / "frigate_rules"
 FIXTURES_DIR = REPO_ROOT / "tests" / "fixtures"
@@ -82,8 +84,10 @@ def write_config(
 
     `frontend` is always set up by hass itself; listing it keeps the intent visible.
     The integration under test is linked, not copied, so edits are picked up on restart.
+    Host and port go where this HA reads them from (see `http_settings`).
     """
     config_dir.mkdir(parents=True, exist_ok=True)
+    http = http_settings(config_dir, host, port)
     logs = "\n".join(f"    {name}: debug" for name in ("custom_components.frigate_rules",) if debug)
     (config_dir / "configuration.yaml").write_text(
         f"""\
@@ -96,10 +100,7 @@ homeassistant:
   latitude: 52.37
   longitude: 4.89
   elevation: 0
-http:
-  server_host: {host}
-  server_port: {port}
-api:
+{http}api:
 auth:
 config:
 frontend:
