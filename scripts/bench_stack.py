@@ -197,16 +197,16 @@ class BenchStack:
                     "retention_seconds": 600,
                     "max_observations": 50000,
                     "availability_grace_seconds": 180,
-                },
-                {
-                    "publish_enabled": enabled,
-                    "base_topic": "frigate_rules",
-                    "message_expiry_seconds": 300,
-                    "qos": str(qos),
-                    "birth_payload": "online",
-                    "will_payload": "offline",
+                    "publisher": {
+                        "publish_enabled": enabled,
+                        "base_topic": "frigate_rules",
+                        "message_expiry_seconds": 300,
+                        "qos": str(qos),
+                        "birth_payload": "online",
+                        "will_payload": "offline",
+                    },
                     "broker": {},
-                },
+                }
             ],
         )
         if result.get("type") != "create_entry":

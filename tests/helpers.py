@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from homeassistant.helpers import config_validation as cv
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from scripts.devstack import with_form_defaults
 
 DEADLINE = 30.0
 
@@ -128,3 +131,33 @@ class Subscriber:
     async def close(self) -> None:
         self.client.disconnect()
         await self.loop.run_in_executor(None, self.client.loop_stop)
+
+
+def serialized(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A flow form's schema as HA sends it to the frontend (sections are "expandable")."""
+    try:  # HA 2026.10+ serializes with probatio, earlier ones with voluptuous_serialize
+        from probatio import to_field_list as convert
+    except ImportError:
+        from voluptuous_serialize import convert
+    fields: list[dict[str, Any]] = convert(
+        result["data_schema"], custom_serializer=cv.custom_serializer
+    )
+    return fields
+
+
+def form_fields(result: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every field of a flow form by name, those inside sections included."""
+    found: dict[str, dict[str, Any]] = {}
+    for field in serialized(result):
+        for inner in field.get("schema", [field]) if field.get("type") == "expandable" else [field]:
+            found[inner["name"]] = inner
+    return found
+
+
+def form_input(result: Mapping[str, Any], user_input: dict[str, Any]) -> dict[str, Any]:
+    """What the frontend submits for a flow form: its initial data plus `user_input`.
+
+    A section's field may be given at the top level (see
+    `scripts.devstack.with_form_defaults`).
+    """
+    return with_form_defaults(serialized(result), user_input)

@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 from custom_components.frigate_rules.const import DOMAIN
 
 from .conftest import make_entry, setup_entry
+from .helpers import form_fields, form_input, serialized
 
 
 @pytest.fixture
@@ -159,20 +160,67 @@ async def test_reconfigure_to_taken_prefix_aborts(
     assert entry.data["topic_prefix"] == "frigate"
 
 
-async def test_options_flow_saves_values(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
-    entry = await setup_entry(hass, make_entry())
+async def test_options_form_is_one_page_with_folded_sections(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = await setup_entry(hass, make_entry(options={"retention_seconds": 900}))
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
+    layout = [
+        (f["name"], f.get("expanded"), [inner["name"] for inner in f.get("schema", [])])
+        for f in serialized(result)
+    ]
+    assert layout == [
+        ("retention_seconds", None, []),
+        ("max_observations", None, []),
+        ("availability_grace_seconds", None, []),
+        (
+            "publisher",
+            False,
+            [
+                "publish_enabled",
+                "base_topic",
+                "message_expiry_seconds",
+                "qos",
+                "birth_payload",
+                "will_payload",
+            ],
+        ),
+        (
+            "broker",
+            False,
+            [
+                "broker_host",
+                "broker_port",
+                "broker_username",
+                "broker_password",
+                "broker_tls",
+                "broker_tls_insecure",
+            ],
+        ),
+    ]
+    fields = form_fields(result)
+    assert fields["retention_seconds"]["description"]["suggested_value"] == 900
+    assert fields["qos"]["description"]["suggested_value"] == "1"
     assert result["description_placeholders"]["retention_seconds_max"] == "86400"
+    assert result["description_placeholders"]["broker_port_max"] == "65535"
+
+
+async def test_options_flow_saves_values(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
+    entry = await setup_entry(hass, make_entry())
+    result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {"retention_seconds": 1200, "max_observations": 5000.0, "availability_grace_seconds": 0},
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "publisher"
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**PUBLISHER_PAGE, "publish_enabled": False}
+        form_input(
+            result,
+            {
+                "retention_seconds": 1200,
+                "max_observations": 5000.0,
+                "availability_grace_seconds": 0,
+                "publish_enabled": False,
+            },
+        ),
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -191,27 +239,33 @@ async def test_options_flow_saves_values(hass: HomeAssistant, mqtt_mock: MqttMoc
     assert entry.runtime_data.outbound.state == "disabled"
 
 
-PUBLISHER_PAGE: dict[str, Any] = {
-    "publish_enabled": True,
-    "base_topic": "frigate_rules",
-    "message_expiry_seconds": 300,
-    "qos": "1",
-    "birth_payload": "online",
-    "will_payload": "offline",
-    "broker": {},
-}
+async def test_options_broker_section_opens_for_a_saved_broker(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = await setup_entry(
+        hass,
+        make_entry(
+            options={"broker_host": "mqtt.local", "broker_port": 1884, "broker_password": "s"}
+        ),
+    )
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    expanded = {f["name"]: f.get("expanded") for f in serialized(result) if "schema" in f}
+    assert expanded == {"publisher": False, "broker": True}
+    fields = form_fields(result)
+    assert fields["broker_host"]["description"]["suggested_value"] == "mqtt.local"
+    assert "description" not in fields["broker_password"], "a password is never sent back"
 
 
 @pytest.mark.parametrize(
     ("changes", "errors"),
     [
-        ({"base_topic": "a/#"}, {"base_topic": "invalid_topic"}),
-        ({"base_topic": ""}, {"base_topic": "invalid_topic"}),
-        ({"message_expiry_seconds": 59}, {"message_expiry_seconds": "out_of_range"}),
-        ({"message_expiry_seconds": 3601}, {"message_expiry_seconds": "out_of_range"}),
-        ({"birth_payload": " "}, {"birth_payload": "payload_required"}),
-        ({"will_payload": ""}, {"will_payload": "payload_required"}),
-        ({"broker": {"broker_host": "h", "broker_port": 70000}}, {"broker_port": "out_of_range"}),
+        ({"base_topic": "a/#"}, {"publisher": "invalid_topic"}),
+        ({"base_topic": ""}, {"publisher": "invalid_topic"}),
+        ({"message_expiry_seconds": 59}, {"publisher": "out_of_range"}),
+        ({"message_expiry_seconds": 3601}, {"publisher": "out_of_range"}),
+        ({"birth_payload": " "}, {"publisher": "payload_required"}),
+        ({"will_payload": ""}, {"publisher": "payload_required"}),
+        ({"broker_host": "h", "broker_port": 70000}, {"broker": "out_of_range"}),
     ],
 )
 async def test_options_publisher_errors(
@@ -223,15 +277,14 @@ async def test_options_publisher_errors(
     entry = await setup_entry(hass, make_entry())
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {"retention_seconds": 600, "max_observations": 50000, "availability_grace_seconds": 180},
-    )
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**PUBLISHER_PAGE, "publish_enabled": False, **changes}
+        result["flow_id"], form_input(result, {"publish_enabled": False, **changes})
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "publisher"
+    assert result["step_id"] == "init"
     assert result["errors"] == errors
+    (section,) = errors
+    expanded = {f["name"]: f.get("expanded") for f in serialized(result) if "schema" in f}
+    assert expanded[section] is True, "the section with the error is open"
 
 
 @pytest.mark.parametrize(
@@ -255,14 +308,10 @@ async def test_options_flow_range_errors(
 ) -> None:
     entry = await setup_entry(hass, make_entry())
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    values = {
-        "retention_seconds": 600,
-        "max_observations": 50000,
-        "availability_grace_seconds": 180,
-    }
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**values, field: value}
+        result["flow_id"], form_input(result, {field: value})
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {field: error}
+    assert form_fields(result)[field]["description"]["suggested_value"] == value
     assert entry.options == {"publish_enabled": False}

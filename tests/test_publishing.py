@@ -23,15 +23,10 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 from scripts.devstack import Mosquitto, free_port
 
 from .conftest import make_entry, rule_subentry, setup_entry, wire_payload
-from .helpers import Subscriber, is_msg
+from .helpers import Subscriber, form_input, is_msg
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-BUFFER_PAGE = {
-    "retention_seconds": 600,
-    "max_observations": 50000,
-    "availability_grace_seconds": 180,
-}
 PUBLISHER_PAGE: dict[str, Any] = {
     "publish_enabled": True,
     "base_topic": "fr_test",
@@ -72,17 +67,19 @@ def publishing_options(broker: Mosquitto, **extra: Any) -> dict[str, Any]:
     }
 
 
-async def open_publisher_page(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    return await hass.config_entries.options.async_configure(result["flow_id"], BUFFER_PAGE)  # type: ignore[return-value]
+async def open_options(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
+    return await hass.config_entries.options.async_init(entry.entry_id)  # type: ignore[return-value]
 
 
 async def test_options_broker_unreachable(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
     entry = await setup_entry(hass, make_entry())
-    result = await open_publisher_page(hass, entry)
+    result = await open_options(hass, entry)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {**PUBLISHER_PAGE, "broker": {"broker_host": "127.0.0.1", "broker_port": free_port()}},
+        form_input(
+            result,
+            {**PUBLISHER_PAGE, "broker": {"broker_host": "127.0.0.1", "broker_port": free_port()}},
+        ),
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "cannot_connect"}
@@ -93,7 +90,7 @@ async def test_options_broker_wrong_then_right_password(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, broker: Mosquitto
 ) -> None:
     entry = await setup_entry(hass, make_entry())
-    result = await open_publisher_page(hass, entry)
+    result = await open_options(hass, entry)
     broker_page = {
         "broker_host": broker.host,
         "broker_port": broker.port,
@@ -101,12 +98,14 @@ async def test_options_broker_wrong_then_right_password(
         "broker_password": "wrong",
     }
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**PUBLISHER_PAGE, "broker": broker_page}
+        result["flow_id"], form_input(result, {**PUBLISHER_PAGE, "broker": broker_page})
     )
     assert result["errors"] == {"base": "invalid_auth"}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {**PUBLISHER_PAGE, "broker": {**broker_page, "broker_password": "right"}},
+        form_input(
+            result, {**PUBLISHER_PAGE, "broker": {**broker_page, "broker_password": "right"}}
+        ),
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY

@@ -22,6 +22,7 @@ from .conftest import (
     setup_entry,
     wire_payload,
 )
+from .helpers import form_fields, form_input, serialized
 
 VALID = {"name": "Backyard person", "cameras": ["backyard"]}
 
@@ -43,14 +44,16 @@ async def test_create_rule_adds_sensor_without_reload(
 
     result = await start_rule_flow(hass, entry)
     assert result["type"] is FlowResultType.FORM
-    schema = result["data_schema"].schema
-    cameras = next(k for k in schema if k == "cameras")
-    assert schema[cameras].config["options"] == ["backyard"]
-    zones = next(k for k in schema if k == "zones")
-    assert set(schema[zones].config["options"]) >= {"yard", "patio"}
+    fields = form_fields(result)
+    assert fields["cameras"]["selector"]["select"]["options"] == ["backyard"]
+    zones = fields["zones"]["selector"]["select"]["options"]
+    assert {"value": "patio", "label": "patio (backyard)"} in zones
+    assert {"value": "yard", "label": "yard (backyard)"} in zones
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
-        {**VALID, "zones": ["patio"], "min_confidence_pct": 90, "within_seconds": 10},
+        form_input(
+            result, {**VALID, "zones": ["patio"], "min_confidence_pct": 90, "within_seconds": 10}
+        ),
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -78,23 +81,26 @@ async def test_create_rule_adds_sensor_without_reload(
 @pytest.mark.parametrize(
     ("user_input", "errors"),
     [
-        ({"name": "x", "cameras": []}, {"cameras": "no_cameras"}),
-        ({**VALID, "labels": []}, {"labels": "no_labels"}),
-        ({**VALID, "aggregation": "percentile"}, {"percentile": "percentile_required"}),
+        ({"name": "x", "cameras": []}, {"what": "no_cameras"}),
+        ({**VALID, "labels": []}, {"what": "no_labels"}),
+        (
+            {**VALID, "aggregation": "percentile", "percentile": None},
+            {"advanced": "percentile_required"},
+        ),
         (
             {**VALID, "alarm_entity": "alarm_control_panel.house"},
-            {"alarm_states": "alarm_states_required"},
+            {"alarm": "alarm_states_required"},
         ),
-        ({**VALID, "action": "alarm_trigger"}, {"alarm_entity": "alarm_entity_required"}),
-        ({**VALID, "within_seconds": 0}, {"within_seconds": "out_of_range"}),
-        ({**VALID, "within_seconds": 3601}, {"within_seconds": "out_of_range"}),
-        ({**VALID, "min_confidence_pct": 101}, {"min_confidence_pct": "out_of_range"}),
-        ({**VALID, "cooldown_seconds": 86401}, {"cooldown_seconds": "out_of_range"}),
+        ({**VALID, "action": "alarm_trigger"}, {"alarm": "alarm_entity_required"}),
+        ({**VALID, "within_seconds": 0}, {"what": "out_of_range"}),
+        ({**VALID, "within_seconds": 3601}, {"what": "out_of_range"}),
+        ({**VALID, "min_confidence_pct": 101}, {"what": "out_of_range"}),
+        ({**VALID, "cooldown_seconds": 86401}, {"advanced": "out_of_range"}),
         (
             {**VALID, "aggregation": "percentile", "percentile": 0},
-            {"percentile": "out_of_range"},
+            {"advanced": "out_of_range"},
         ),
-        ({**VALID, "name": "  "}, {"name": "name_required"}),
+        ({**VALID, "name": "  "}, {"what": "name_required"}),
     ],
 )
 async def test_rule_validation_errors(
@@ -105,10 +111,21 @@ async def test_rule_validation_errors(
 ) -> None:
     entry = await setup_entry(hass, make_entry())
     result = await start_rule_flow(hass, entry)
-    result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
+    submitted = form_input(result, user_input)
+    if user_input.get("percentile", 90) is None:  # the user emptied the field
+        del submitted["advanced"]["percentile"]
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], submitted)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
     assert entry.subentries == {}
+    # The section holding the error is open, the others keep their usual state.
+    (section,) = errors
+    expanded = {
+        f["name"]: f["expanded"] for f in serialized(result) if f.get("type") == "expandable"
+    }
+    assert expanded == {"what": True, "alarm": True, "advanced": section == "advanced"}
+    # What the user typed is still there.
+    assert form_fields(result)["name"]["description"]["suggested_value"] == user_input["name"]
 
 
 async def test_duplicate_rule_name_is_refused(
@@ -117,9 +134,9 @@ async def test_duplicate_rule_name_is_refused(
     entry = await setup_entry(hass, make_entry(rules=[rule_subentry("Backyard person")]))
     result = await start_rule_flow(hass, entry)
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"name": "backyard  PERSON", "cameras": ["porch"]}
+        result["flow_id"], form_input(result, {"name": "backyard  PERSON", "cameras": ["porch"]})
     )
-    assert result["errors"] == {"name": "name_taken"}
+    assert result["errors"] == {"what": "name_taken"}
 
 
 async def test_reconfigure_edits_in_place_and_keeps_entity_id(
@@ -138,12 +155,15 @@ async def test_reconfigure_edits_in_place_and_keeps_entity_id(
     assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
-        {
-            "name": "Garden person",
-            "cameras": ["backyard", "garden"],
-            "aggregation": "percentile",
-            "percentile": 50,
-        },
+        form_input(
+            result,
+            {
+                "name": "Garden person",
+                "cameras": ["backyard", "garden"],
+                "aggregation": "percentile",
+                "percentile": 50,
+            },
+        ),
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.ABORT
@@ -184,9 +204,15 @@ async def test_reconfigure_can_clear_optional_fields(
         (entry.entry_id, "rule"),
         context={"source": SOURCE_RECONFIGURE, "subentry_id": "rule1"},
     )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"name": "Gated", "cameras": ["backyard"]}
-    )
+    # The form shows the rule as it is; the user empties the zones, the alarm panel
+    # and its states (the frontend then leaves those keys out).
+    submitted = form_input(result, {})
+    assert submitted["what"]["zones"] == ["patio"]
+    assert submitted["alarm"]["alarm_entity"] == "alarm_control_panel.house"
+    del submitted["what"]["zones"]
+    del submitted["alarm"]["alarm_entity"]
+    del submitted["alarm"]["alarm_states"]
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], submitted)
     await hass.async_block_till_done()
     assert result["reason"] == "reconfigure_successful"
     rule = entry.runtime_data.engine.rules["rule1"]
@@ -235,3 +261,88 @@ async def test_invalid_stored_rule_is_skipped_with_warning(
     )
     assert set(entry.runtime_data.engine.rules) == {"good"}
     assert "Rule 'Broken' is invalid and is ignored (cameras: no_cameras)" in caplog.text
+
+
+RULE_LAYOUT = [
+    (
+        "what",
+        True,
+        ["name", "cameras", "labels", "zones", "min_confidence_pct", "within_seconds"],
+    ),
+    ("alarm", True, ["alarm_entity", "alarm_states", "action"]),
+    (
+        "advanced",
+        False,
+        [
+            "aggregation",
+            "percentile",
+            "zone_match",
+            "include_stationary",
+            "on_unavailable",
+            "cooldown_seconds",
+        ],
+    ),
+]
+
+
+def layout(result: dict[str, Any]) -> list[tuple[str, bool, list[str]]]:
+    return [
+        (f["name"], f["expanded"], [inner["name"] for inner in f["schema"]])
+        for f in serialized(result)
+    ]
+
+
+async def test_add_and_edit_share_one_sectioned_form(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = await setup_entry(
+        hass,
+        make_entry(
+            rules=[
+                rule_subentry(
+                    "Porch",
+                    subentry_id="rule1",
+                    cameras=["porch"],
+                    zones=["steps"],
+                    cooldown_seconds=5,
+                )
+            ]
+        ),
+    )
+    added = await start_rule_flow(hass, entry)
+    assert layout(added) == RULE_LAYOUT
+    defaults = form_input(added, {})
+    assert defaults == {
+        # As in ha-form: a required text starts empty, a required choice at its first option.
+        "what": {
+            "name": "",
+            "cameras": ["porch"],
+            "labels": ["person"],
+            "min_confidence_pct": 80,
+            "within_seconds": 10,
+        },
+        "alarm": {"action": "notify"},
+        "advanced": {
+            "aggregation": "max",
+            "percentile": 90,
+            "zone_match": "any",
+            "include_stationary": False,
+            "on_unavailable": "treat_as_no_match",
+            "cooldown_seconds": 300,
+        },
+    }
+    # Zones that rules use are offered with their cameras, custom values allowed.
+    zones = form_fields(added)["zones"]["selector"]["select"]
+    assert zones["options"] == [{"value": "steps", "label": "steps (porch)"}]
+    assert zones["custom_value"] is True
+    assert zones["multiple"] is True
+
+    edited = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "rule"),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": "rule1"},
+    )
+    assert layout(edited) == RULE_LAYOUT
+    prefilled = form_input(edited, {})
+    assert prefilled["what"]["name"] == "Porch"
+    assert prefilled["what"]["zones"] == ["steps"]
+    assert prefilled["advanced"]["cooldown_seconds"] == 5

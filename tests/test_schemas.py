@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.frigate_rules.compat import vol
 from custom_components.frigate_rules.config_flow import _entry_schema
 from custom_components.frigate_rules.device_trigger import TRIGGER_SCHEMA
-from custom_components.frigate_rules.options_flow import _buffer_schema, _publisher_schema
+from custom_components.frigate_rules.options_flow import options_schema
 from custom_components.frigate_rules.rule_flow import rule_schema
 from custom_components.frigate_rules.services import (
     OBSERVATION_SCHEMA,
@@ -27,7 +27,10 @@ from custom_components.frigate_rules.services import (
 
 from .conftest import make_entry
 
-PUBLISHER_DEFAULTS = {
+OPTIONS = {
+    "retention_seconds": 600,
+    "max_observations": 50000,
+    "availability_grace_seconds": 180,
     "publish_enabled": True,
     "base_topic": "frigate_rules",
     "message_expiry_seconds": 300,
@@ -57,60 +60,72 @@ GOOD: list[tuple[str, Any, dict[str, Any], dict[str, Any]]] = [
     ),
     ("entry default", lambda: _entry_schema({}), {}, {"topic_prefix": "frigate"}),
     (
-        "buffer options",
-        lambda: _buffer_schema({}),
-        {"retention_seconds": 900, "max_observations": 2000, "availability_grace_seconds": 0},
-        {"retention_seconds": 900, "max_observations": 2000, "availability_grace_seconds": 0},
-    ),
-    (
-        "publisher options",
-        lambda: _publisher_schema(PUBLISHER_DEFAULTS),
-        {"broker": {"broker_host": "mqtt.local", "broker_port": 8883, "broker_tls": True}},
+        "options",
+        lambda: options_schema(OPTIONS),
         {
-            "publish_enabled": True,
-            "base_topic": "frigate_rules",
-            "message_expiry_seconds": 300,
-            "qos": "1",
-            "birth_payload": "online",
-            "will_payload": "offline",
-            "broker": {
-                "broker_host": "mqtt.local",
-                "broker_port": 8883,
-                "broker_tls": True,
-                "broker_tls_insecure": False,
-            },
+            "retention_seconds": 900,
+            "max_observations": 2000,
+            "availability_grace_seconds": 0,
+            "publisher": {"qos": "2", "publish_enabled": False},
+            "broker": {"broker_host": "mqtt.local", "broker_port": 8883, "broker_tls": True},
+        },
+        {
+            "retention_seconds": 900,
+            "max_observations": 2000,
+            "availability_grace_seconds": 0,
+            "publisher": {"qos": "2", "publish_enabled": False},
+            "broker": {"broker_host": "mqtt.local", "broker_port": 8883, "broker_tls": True},
         },
     ),
+    ("options: sections left out", lambda: options_schema(OPTIONS), {}, {}),
     (
         "rule",
         lambda: rule_schema(entry(), {}),
         {
-            "name": "Backyard",
-            "cameras": ["backyard"],
-            "labels": ["person", "raccoon"],
-            "zones": ["yard"],
-            "within_seconds": 10,
-            "min_confidence_pct": 90,
-            "aggregation": "percentile",
-            "percentile": 50,
-            "include_stationary": True,
-            "alarm_entity": "alarm_control_panel.house",
-            "alarm_states": ["armed_away"],
-            "action": "alarm_trigger",
+            "what": {
+                "name": "Backyard",
+                "cameras": ["backyard"],
+                "labels": ["person", "raccoon"],
+                "zones": ["yard"],
+                "within_seconds": 10,
+                "min_confidence_pct": 90,
+            },
+            "alarm": {
+                "alarm_entity": "alarm_control_panel.house",
+                "alarm_states": ["armed_away"],
+                "action": "alarm_trigger",
+            },
+            "advanced": {
+                "aggregation": "percentile",
+                "percentile": 50,
+                "zone_match": "all",
+                "include_stationary": True,
+                "on_unavailable": "treat_as_match",
+                "cooldown_seconds": 0,
+            },
         },
         {
-            "name": "Backyard",
-            "cameras": ["backyard"],
-            "labels": ["person", "raccoon"],
-            "zones": ["yard"],
-            "within_seconds": 10,
-            "min_confidence_pct": 90,
-            "aggregation": "percentile",
-            "percentile": 50,
-            "include_stationary": True,
-            "alarm_entity": "alarm_control_panel.house",
-            "alarm_states": ["armed_away"],
-            "action": "alarm_trigger",
+            "what": {
+                "name": "Backyard",
+                "cameras": ["backyard"],
+                "labels": ["person", "raccoon"],
+                "zones": ["yard"],
+                "within_seconds": 10,
+                "min_confidence_pct": 90,
+            },
+            "alarm": {
+                "alarm_entity": "alarm_control_panel.house",
+                "alarm_states": ["armed_away"],
+                "action": "alarm_trigger",
+            },
+            "advanced": {
+                "aggregation": "percentile",
+                "percentile": 50,
+                "zone_match": "all",
+                "include_stationary": True,
+                "on_unavailable": "treat_as_match",
+                "cooldown_seconds": 0,
+            },
         },
     ),
     (
@@ -168,29 +183,61 @@ GOOD: list[tuple[str, Any, dict[str, Any], dict[str, Any]]] = [
 BAD: list[tuple[str, Any, dict[str, Any]]] = [
     ("entry: prefix not text", lambda: _entry_schema({}), {"topic_prefix": 5}),
     ("entry: unknown key", lambda: _entry_schema({}), {"topic_prefix": "x", "nope": 1}),
-    ("buffer: not a number", lambda: _buffer_schema({}), {"retention_seconds": "ten"}),
-    ("publisher: qos not offered", lambda: _publisher_schema(PUBLISHER_DEFAULTS), {"qos": "3"}),
+    ("options: not a number", lambda: options_schema(OPTIONS), {"retention_seconds": "ten"}),
     (
-        "publisher: port not a number",
-        lambda: _publisher_schema(PUBLISHER_DEFAULTS),
+        "options: qos not offered",
+        lambda: options_schema(OPTIONS),
+        {"publisher": {"qos": "3"}},
+    ),
+    (
+        "options: port not a number",
+        lambda: options_schema(OPTIONS),
         {"broker": {"broker_port": "high"}},
     ),
-    ("rule: name missing", lambda: rule_schema(entry(), {}), {"cameras": ["yard"]}),
-    ("rule: cameras missing", lambda: rule_schema(entry(), {}), {"name": "x"}),
+    (
+        "options: publisher field outside its section",
+        lambda: options_schema(OPTIONS),
+        {"qos": "1"},
+    ),
+    ("rule: name missing", lambda: rule_schema(entry(), {}), {"what": {"cameras": ["yard"]}}),
+    ("rule: cameras missing", lambda: rule_schema(entry(), {}), {"what": {"name": "x"}}),
+    (
+        "rule: field outside its section",
+        lambda: rule_schema(entry(), {}),
+        {"name": "x", "cameras": ["yard"]},
+    ),
+    (
+        "rule: field in another section",
+        lambda: rule_schema(entry(), {}),
+        {"what": {"name": "x", "cameras": ["yard"], "aggregation": "max"}},
+    ),
     (
         "rule: unknown aggregation",
         lambda: rule_schema(entry(), {}),
-        {"name": "x", "cameras": ["yard"], "aggregation": "median"},
+        {"what": {"name": "x", "cameras": ["yard"]}, "advanced": {"aggregation": "median"}},
     ),
     (
         "rule: alarm entity of another domain",
         lambda: rule_schema(entry(), {}),
-        {"name": "x", "cameras": ["yard"], "alarm_entity": "light.kitchen"},
+        {"what": {"name": "x", "cameras": ["yard"]}, "alarm": {"alarm_entity": "light.kitchen"}},
     ),
     (
         "rule: camera not a name",
         lambda: rule_schema(entry(), {}),
-        {"name": "x", "cameras": [{"camera": "yard"}]},
+        {"what": {"name": "x", "cameras": [{"camera": "yard"}]}},
+    ),
+    (
+        "rule: alarm state not offered",
+        lambda: rule_schema(entry(), {}),
+        {
+            "what": {"name": "x", "cameras": ["yard"]},
+            "alarm": {"alarm_states": ["armed_away", "on"]},
+        },
+    ),
+    (
+        "rule: section not a mapping",
+        lambda: rule_schema(entry(), {}),
+        {"what": ["x"]},
     ),
     ("reset_cooldown: no entity", lambda: RESET_COOLDOWN_SCHEMA, {"camera": "yard"}),
     ("reset_cooldown: bad entity id", lambda: RESET_COOLDOWN_SCHEMA, {"entity_id": "yard"}),

@@ -71,8 +71,8 @@ def test_entity_translation_keys_exist() -> None:
 
 def test_selector_translation_keys_exist() -> None:
     code = "\n".join(p.read_text() for p in PACKAGE.glob("*.py"))
-    used = set(re.findall(r'_choice\(\[[^]]*\], "([a-z_]+)"\)', code))
-    used |= set(re.findall(r'_multi\(.*translation_key="([a-z_]+)"\)', code))
+    used = set(re.findall(r'choice\(_values\(\w+\), "([a-z_]+)"\)', code))
+    used |= set(re.findall(r'names\(.*translation_key="([a-z_]+)"', code))
     assert {"aggregation", "alarm_states"} <= used
     assert used - set(STRINGS["selector"]) == set()
 

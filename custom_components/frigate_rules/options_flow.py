@@ -1,16 +1,16 @@
-"""Options: buffer and availability (step `init`), then the publisher (step `publisher`)."""
+"""Options (step `init`): the buffer on top, publishing and another broker folded below."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
-from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 
 from .compat import vol
 from .const import (
     BROKER_KEYS,
+    CONF_AVAILABILITY_GRACE_SECONDS,
     CONF_BASE_TOPIC,
     CONF_BIRTH_PAYLOAD,
     CONF_BROKER_HOST,
@@ -19,9 +19,11 @@ from .const import (
     CONF_BROKER_TLS,
     CONF_BROKER_TLS_INSECURE,
     CONF_BROKER_USERNAME,
+    CONF_MAX_OBSERVATIONS,
     CONF_MESSAGE_EXPIRY_SECONDS,
     CONF_PUBLISH_ENABLED,
     CONF_QOS,
+    CONF_RETENTION_SECONDS,
     CONF_WILL_PAYLOAD,
     OPTION_DEFAULTS,
     OPTION_RANGES,
@@ -29,16 +31,73 @@ from .const import (
     PUBLISHER_RANGES,
 )
 from .core.topics import is_valid_topic_base
+from .form import Field, Section, flatten, form_schema, place_errors
 from .outbound import configured_broker as broker_settings
 from .publisher import CannotConnect, InvalidAuth, async_test_connection
 from .selectors import number_box
 
+SECTION_PUBLISHER = "publisher"
 SECTION_BROKER = "broker"
-_UNITS = {
-    "retention_seconds": "s",
-    "availability_grace_seconds": "s",
-    CONF_MESSAGE_EXPIRY_SECONDS: "s",
-}
+
+
+def _text(_: None) -> selector.TextSelector:
+    return selector.TextSelector()
+
+
+def _switch(_: None) -> selector.BooleanSelector:
+    return selector.BooleanSelector()
+
+
+def _password(_: None) -> selector.TextSelector:
+    return selector.TextSelector(
+        selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+    )
+
+
+def _qos(_: None) -> selector.SelectSelector:
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=["0", "1", "2"], mode=selector.SelectSelectorMode.LIST
+        )
+    )
+
+
+# One page: the buffer on top, publishing and another broker in folded sections.
+OPTIONS_FORM: tuple[Section[None], ...] = (
+    Section(
+        None,
+        (
+            Field(CONF_RETENTION_SECONDS, lambda _: number_box("s")),
+            Field(CONF_MAX_OBSERVATIONS, lambda _: number_box()),
+            Field(CONF_AVAILABILITY_GRACE_SECONDS, lambda _: number_box("s")),
+        ),
+    ),
+    Section(
+        SECTION_PUBLISHER,
+        (
+            Field(CONF_PUBLISH_ENABLED, _switch),
+            Field(CONF_BASE_TOPIC, _text),
+            Field(CONF_MESSAGE_EXPIRY_SECONDS, lambda _: number_box("s")),
+            Field(CONF_QOS, _qos),
+            Field(CONF_BIRTH_PAYLOAD, _text),
+            Field(CONF_WILL_PAYLOAD, _text),
+        ),
+        collapsed=True,
+    ),
+    Section(
+        SECTION_BROKER,
+        (
+            Field(CONF_BROKER_HOST, _text, cleared=None),
+            Field(CONF_BROKER_PORT, lambda _: number_box(), cleared=None),
+            Field(CONF_BROKER_USERNAME, _text, cleared=None),
+            # Never shown; left empty it keeps the saved password of the same broker.
+            Field(CONF_BROKER_PASSWORD, _password, cleared=None),
+            Field(CONF_BROKER_TLS, _switch),
+            Field(CONF_BROKER_TLS_INSECURE, _switch),
+        ),
+        collapsed=True,
+    ),
+)
 
 
 def validate_ranges(
@@ -48,7 +107,7 @@ def validate_ranges(
     values: dict[str, int] = {}
     errors: dict[str, str] = {}
     for key, (low, high) in ranges.items():
-        if key not in user_input:
+        if user_input.get(key) is None:
             continue
         raw = user_input[key]
         if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != int(raw):
@@ -71,117 +130,48 @@ def range_placeholders(*ranges: dict[str, tuple[int, int]]) -> dict[str, str]:
     return placeholders
 
 
-def _buffer_schema(values: dict[str, Any]) -> vol.Schema:
-    return vol.Schema(
-        {
-            vol.Required(key, default=values.get(key, default)): number_box(_UNITS.get(key))
-            for key, default in OPTION_DEFAULTS.items()
-        }
-    )
-
-
-def _publisher_schema(values: dict[str, Any]) -> vol.Schema:
-    def suggested(key: str) -> dict[str, Any] | None:
-        value = values.get(key)
-        return None if value in (None, "") else {"suggested_value": value}
-
-    text = selector.TextSelector()
-    return vol.Schema(
-        {
-            vol.Required(
-                CONF_PUBLISH_ENABLED, default=values[CONF_PUBLISH_ENABLED]
-            ): selector.BooleanSelector(),
-            vol.Required(CONF_BASE_TOPIC, default=values[CONF_BASE_TOPIC]): text,
-            vol.Required(
-                CONF_MESSAGE_EXPIRY_SECONDS, default=values[CONF_MESSAGE_EXPIRY_SECONDS]
-            ): number_box("s"),
-            vol.Required(CONF_QOS, default=str(values[CONF_QOS])): selector.SelectSelector(
-                selector.SelectSelectorConfig(
-                    options=["0", "1", "2"], mode=selector.SelectSelectorMode.LIST
-                )
-            ),
-            vol.Required(CONF_BIRTH_PAYLOAD, default=values[CONF_BIRTH_PAYLOAD]): text,
-            vol.Required(CONF_WILL_PAYLOAD, default=values[CONF_WILL_PAYLOAD]): text,
-            vol.Required(SECTION_BROKER): section(
-                vol.Schema(
-                    {
-                        vol.Optional(
-                            CONF_BROKER_HOST, description=suggested(CONF_BROKER_HOST)
-                        ): text,
-                        vol.Optional(
-                            CONF_BROKER_PORT, description=suggested(CONF_BROKER_PORT)
-                        ): number_box(),
-                        vol.Optional(
-                            CONF_BROKER_USERNAME, description=suggested(CONF_BROKER_USERNAME)
-                        ): text,
-                        vol.Optional(CONF_BROKER_PASSWORD): selector.TextSelector(
-                            selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
-                        ),
-                        vol.Optional(
-                            CONF_BROKER_TLS, default=bool(values.get(CONF_BROKER_TLS, False))
-                        ): selector.BooleanSelector(),
-                        vol.Optional(
-                            CONF_BROKER_TLS_INSECURE,
-                            default=bool(values.get(CONF_BROKER_TLS_INSECURE, False)),
-                        ): selector.BooleanSelector(),
-                    }
-                ),
-                {"collapsed": not values.get(CONF_BROKER_HOST)},
-            ),
-        }
-    )
+def options_schema(values: dict[str, Any], expand: set[str] | None = None) -> vol.Schema:
+    """The options page, pre-filled with `values`; `expand` opens folded sections."""
+    shown = {**values, CONF_QOS: str(values[CONF_QOS]), CONF_BROKER_PASSWORD: None}
+    opened = set(expand or ())
+    if values.get(CONF_BROKER_HOST):
+        opened.add(SECTION_BROKER)
+    return form_schema(OPTIONS_FORM, None, shown, opened)
 
 
 class FrigateRulesOptionsFlow(OptionsFlow):
-    """Two pages: the buffer, then where and how alerts are published."""
-
-    def __init__(self) -> None:
-        self._buffer_options: dict[str, int] = {}
+    """One page: the buffer, then where and how alerts are published (folded)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Retention, buffer cap and availability grace."""
-        errors: dict[str, str] = {}
-        current = {**OPTION_DEFAULTS, **self.config_entry.options}
-        if user_input is not None:
-            values, errors = validate_ranges(user_input, OPTION_RANGES)
-            if not errors:
-                self._buffer_options = values
-                return await self.async_step_publisher()
-            current.update(user_input)
-        return self.async_show_form(
-            step_id="init",
-            data_schema=_buffer_schema(current),
-            errors=errors,
-            description_placeholders=range_placeholders(OPTION_RANGES),
-        )
-
-    async def async_step_publisher(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """The own MQTT connection: topics, expiry, QoS, optional broker override."""
-        errors: dict[str, str] = {}
+        """Buffer and availability; publishing and another broker in sections."""
         saved = dict(self.config_entry.options)
-        current: dict[str, Any] = {**PUBLISHER_DEFAULTS, **saved}
+        current: dict[str, Any] = {**OPTION_DEFAULTS, **PUBLISHER_DEFAULTS, **saved}
+        errors: dict[str, str] = {}
+        expand: set[str] = set()
         if user_input is not None:
-            flat = {**user_input, **user_input.get(SECTION_BROKER, {})}
-            flat.pop(SECTION_BROKER, None)
-            current.update(flat)
-            values, errors = self._validate_publisher(flat, saved)
+            current = flatten(OPTIONS_FORM, user_input, current)
+            values, field_errors = self._validate(current, saved)
+            errors, expand = place_errors(OPTIONS_FORM, field_errors)
             if not errors:
                 errors = await self._async_test_broker(values, saved)
+                if errors:
+                    expand = {SECTION_PUBLISHER, SECTION_BROKER}
             if not errors:
-                options = {
-                    key: value
-                    for key, value in saved.items()
-                    if key not in BROKER_KEYS or key in values
-                }
-                return self.async_create_entry(data={**options, **self._buffer_options, **values})
+                options = {key: value for key, value in saved.items() if key not in BROKER_KEYS}
+                return self.async_create_entry(data={**options, **values})
         return self.async_show_form(
-            step_id="publisher",
-            data_schema=_publisher_schema(current),
+            step_id="init",
+            data_schema=options_schema(current, expand),
             errors=errors,
-            description_placeholders=range_placeholders(PUBLISHER_RANGES),
+            description_placeholders=range_placeholders(OPTION_RANGES, PUBLISHER_RANGES),
         )
+
+    def _validate(
+        self, flat: dict[str, Any], saved: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        values, errors = validate_ranges(flat, OPTION_RANGES)
+        publisher, publisher_errors = self._validate_publisher(flat, saved)
+        return {**values, **publisher}, {**errors, **publisher_errors}
 
     def _validate_publisher(
         self, flat: dict[str, Any], saved: dict[str, Any]

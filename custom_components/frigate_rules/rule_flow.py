@@ -1,8 +1,16 @@
-"""The "rule" config subentry flow: add a rule, reconfigure it in place."""
+"""The "rule" config subentry flow: add a rule, reconfigure it in place.
+
+One sectioned form serves both steps (`RULE_FORM`): what to look for, the alarm it
+belongs to, and the rarely changed knobs in a folded "advanced" panel. Cameras and
+zones that Frigate has reported are offered, zones with the cameras they were seen
+on; names not seen yet can be typed in.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -25,9 +33,10 @@ from .core.ruleconfig import (
     rule_to_mapping,
 )
 from .core.topics import sanitize_segment
-from .selectors import number_box
+from .form import Field, Section, flatten, form_schema, place_errors
+from .selectors import choice, names, number_box
 
-# Offered in the labels drop-down; any other label can be typed in.
+# Offered in the objects drop-down; any other label can be typed in.
 COMMON_LABELS = (
     "person",
     "car",
@@ -44,77 +53,109 @@ COMMON_LABELS = (
 )
 
 
-def _multi(options: list[str], *, translation_key: str | None = None) -> selector.SelectSelector:
-    config = selector.SelectSelectorConfig(
-        options=options,
-        multiple=True,
-        custom_value=translation_key is None,
-        mode=selector.SelectSelectorMode.DROPDOWN,
-        sort=translation_key is None,
-    )
-    if translation_key is not None:
-        config["translation_key"] = translation_key
-    return selector.SelectSelector(config)
+@dataclass(frozen=True, slots=True)
+class Offers:
+    """What the drop-downs offer: names seen so far, and those rules already use."""
+
+    cameras: list[str] = field(default_factory=list)
+    zones: dict[str, set[str]] = field(default_factory=dict)
+    """Zone -> the cameras it was seen on."""
+    labels: list[str] = field(default_factory=list)
+
+    def zone_options(self) -> list[selector.SelectOptionDict]:
+        """Each zone labelled with its cameras, grouped by camera."""
+        ordered = sorted(self.zones.items(), key=lambda item: (sorted(item[1]), item[0]))
+        return [
+            selector.SelectOptionDict(value=zone, label=f"{zone} ({', '.join(sorted(cameras))})")
+            for zone, cameras in ordered
+        ]
 
 
-def _choice(options: list[str], translation_key: str) -> selector.SelectSelector:
-    return selector.SelectSelector(
-        selector.SelectSelectorConfig(
-            options=options,
-            translation_key=translation_key,
-            mode=selector.SelectSelectorMode.DROPDOWN,
-        )
-    )
+def _values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]
 
 
-def _seen(entry: ConfigEntry) -> tuple[list[str], list[str]]:
-    """Cameras and zones seen so far by this entry, plus those rules already use."""
+def _text(_offers: Offers) -> selector.TextSelector:
+    return selector.TextSelector()
+
+
+def _alarm_panel(_offers: Offers) -> selector.EntitySelector:
+    return selector.EntitySelector(selector.EntitySelectorConfig(domain=ALARM_DOMAIN))
+
+
+def _stationary(_offers: Offers) -> selector.BooleanSelector:
+    return selector.BooleanSelector()
+
+
+# The form of both steps. A new rule field is one line in its section (plus its
+# strings); stored rules stay flat (core/ruleconfig.py).
+RULE_FORM: tuple[Section[Offers], ...] = (
+    Section(
+        "what",
+        (
+            Field("name", _text, required=True),
+            Field("cameras", lambda offers: names(offers.cameras), required=True),
+            Field("labels", lambda offers: names(offers.labels)),
+            Field("zones", lambda offers: names(offers.zone_options()), cleared=[]),
+            Field("min_confidence_pct", lambda _: number_box("%")),
+            Field("within_seconds", lambda _: number_box("s")),
+        ),
+    ),
+    Section(
+        "alarm",
+        (
+            Field("alarm_entity", _alarm_panel, cleared=None),
+            Field(
+                "alarm_states",
+                lambda _: names(list(ALARM_STATES), translation_key="alarm_states"),
+                cleared=[],
+            ),
+            Field("action", lambda _: choice(_values(Action), "action")),
+        ),
+    ),
+    Section(
+        "advanced",
+        (
+            Field("aggregation", lambda _: choice(_values(Aggregation), "aggregation")),
+            Field("percentile", lambda _: number_box(), cleared=None),
+            Field("zone_match", lambda _: choice(_values(ZoneMatch), "zone_match")),
+            Field("include_stationary", _stationary),
+            Field("on_unavailable", lambda _: choice(_values(OnUnavailable), "on_unavailable")),
+            Field("cooldown_seconds", lambda _: number_box("s")),
+        ),
+        collapsed=True,
+    ),
+)
+
+
+def offers(entry: ConfigEntry, values: Mapping[str, Any]) -> Offers:
+    """Cameras and zones seen by this entry's buffer or used by its rules."""
     cameras: set[str] = set()
-    zones: set[str] = set()
+    zones: dict[str, set[str]] = {}
+
+    def add(camera_names: Any, zone_names: Any) -> None:
+        cameras.update(camera_names)
+        for zone in zone_names:
+            zones.setdefault(zone, set()).update(camera_names)
+
     if entry.state is ConfigEntryState.LOADED:
         buffer = entry.runtime_data.engine.buffer
         cameras.update(buffer.cameras)
-        for camera_zones in buffer.zones_seen.values():
-            zones.update(camera_zones)
+        for camera, camera_zones in buffer.zones_seen.items():
+            add([camera], camera_zones)
     for subentry in entry.subentries.values():
         if subentry.subentry_type == SUBENTRY_RULE:
-            cameras.update(subentry.data.get("cameras", ()))
-            zones.update(subentry.data.get("zones", ()))
-    return sorted(cameras), sorted(zones)
+            add(subentry.data.get("cameras", ()), subentry.data.get("zones", ()))
+    add(values.get("cameras") or (), values.get("zones") or ())
+    labels = sorted({*COMMON_LABELS, *(values.get("labels") or ())})
+    return Offers(cameras=sorted(cameras), zones=zones, labels=labels)
 
 
-def rule_schema(entry: ConfigEntry, values: Mapping[str, Any]) -> vol.Schema:
-    """The rule form, pre-filled with `values`."""
-    cameras, zones = _seen(entry)
-
-    def field(key: str, *, required: bool = False) -> vol.Marker:
-        marker = vol.Required if required else vol.Optional
-        value = values.get(key)
-        if value is None or (value == [] and key in ("zones", "alarm_states")):
-            return marker(key)
-        return marker(key, description={"suggested_value": value})
-
-    return vol.Schema(
-        {
-            field("name", required=True): selector.TextSelector(),
-            field("cameras", required=True): _multi(cameras),
-            field("labels"): _multi(sorted({*COMMON_LABELS, *values.get("labels", ())})),
-            field("zones"): _multi(zones),
-            field("zone_match"): _choice([m.value for m in ZoneMatch], "zone_match"),
-            field("within_seconds"): number_box("s"),
-            field("min_confidence_pct"): number_box("%"),
-            field("aggregation"): _choice([a.value for a in Aggregation], "aggregation"),
-            field("percentile"): number_box(),
-            field("include_stationary"): selector.BooleanSelector(),
-            field("on_unavailable"): _choice([o.value for o in OnUnavailable], "on_unavailable"),
-            field("alarm_entity"): selector.EntitySelector(
-                selector.EntitySelectorConfig(domain=ALARM_DOMAIN)
-            ),
-            field("alarm_states"): _multi(list(ALARM_STATES), translation_key="alarm_states"),
-            field("cooldown_seconds"): number_box("s"),
-            field("action"): _choice([a.value for a in Action], "action"),
-        }
-    )
+def rule_schema(
+    entry: ConfigEntry, values: Mapping[str, Any], expand: set[str] | None = None
+) -> vol.Schema:
+    """The rule form, pre-filled with `values`; `expand` opens folded sections."""
+    return form_schema(RULE_FORM, offers(entry, values), values, expand or set())
 
 
 class RuleSubentryFlow(ConfigSubentryFlow):
@@ -134,28 +175,21 @@ class RuleSubentryFlow(ConfigSubentryFlow):
         self, step_id: str, user_input: dict[str, Any] | None, rule_id: str | None
     ) -> SubentryFlowResult:
         entry = self._get_entry()
-        errors: dict[str, str] = {}
         if rule_id is not None:
             values: dict[str, Any] = {**entry.subentries[rule_id].data}
         else:
-            values = {**RULE_DEFAULTS, "alarm_entity": None}
+            values = dict(RULE_DEFAULTS)
+        errors: dict[str, str] = {}
+        expand: set[str] = set()
         if user_input is not None:
-            values = {**values, **user_input}
-            # An emptied optional field comes back missing, not empty.
-            for key in ("alarm_entity", "percentile"):
-                if key not in user_input:
-                    values[key] = None
-            for key in ("zones", "alarm_states"):
-                values.setdefault(key, [])
-                if key not in user_input:
-                    values[key] = []
+            values = flatten(RULE_FORM, user_input, values)
             try:
                 rule = rule_from_mapping(rule_id or "new", values)
             except InvalidRule as err:
-                errors = err.errors
+                errors, expand = place_errors(RULE_FORM, err.errors)
             else:
                 if _name_taken(entry, rule.name, rule_id):
-                    errors["name"] = "name_taken"
+                    errors, expand = place_errors(RULE_FORM, {"name": "name_taken"})
                 else:
                     data = rule_to_mapping(rule)
                     if rule_id is None:
@@ -164,7 +198,7 @@ class RuleSubentryFlow(ConfigSubentryFlow):
                         entry, entry.subentries[rule_id], title=rule.name, data=data
                     )
         return self.async_show_form(
-            step_id=step_id, data_schema=rule_schema(entry, values), errors=errors
+            step_id=step_id, data_schema=rule_schema(entry, values, expand), errors=errors
         )
 
 

@@ -56,11 +56,11 @@ async def test_setup_options_reconfigure_rules_and_unload_report_nothing_depreca
     entry_id = await hass_api.create_frigate_rules_entry(prefix=PREFIX)
     assert await entry_state(hass_api, entry_id) == "loaded"
 
-    # Options: both pages, through the REST options flow.
+    # Options: one page (publishing folded in a section), through the REST options flow.
     result = await hass_api.run_flow(
         "/api/config/config_entries/options/flow",
         {"handler": entry_id},
-        [{"retention_seconds": 900}, {"publish_enabled": True, "base_topic": "e2e_lifecycle"}],
+        [{"retention_seconds": 900, "publish_enabled": True, "base_topic": "e2e_lifecycle"}],
     )
     assert result["type"] == "create_entry", result
     await wait_loaded(hass_api, entry_id)

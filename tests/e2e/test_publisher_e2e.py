@@ -16,7 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from custom_components.frigate_rules.core.topics import sanitize_segment
-from scripts.devstack import HassClient, run_replay
+from scripts.devstack import HassClient, run_replay, with_form_defaults
 from tests.e2e.conftest import E2EStack, fixture_path
 from tests.helpers import Subscriber
 
@@ -85,12 +85,13 @@ async def retained(e2e_stack: E2EStack) -> dict[str, mqtt.MQTTMessage]:
 
 
 async def set_publisher_options(client: HassClient, entry_id: str, **publisher: Any) -> None:
-    """The options flow through REST: page `init` (buffer) at its defaults, then `publisher`."""
+    """The options flow through REST: its one page, the buffer fields at their values.
+
+    Publishing and broker fields go into their (folded) sections, as a user fills them.
+    """
     path = "/api/config/config_entries/options/flow"
     first = await client.rest_post(path, {"handler": entry_id, "show_advanced_options": False})
     assert (first["type"], first["step_id"]) == ("form", "init"), first
-    second = await client.rest_post(f"{path}/{first['flow_id']}", {})
-    assert (second["type"], second["step_id"]) == ("form", "publisher"), second
     values: dict[str, Any] = {
         "publish_enabled": True,
         "base_topic": "frigate_rules",
@@ -101,7 +102,9 @@ async def set_publisher_options(client: HassClient, entry_id: str, **publisher: 
         "broker": {},
     }
     values.update(publisher)
-    done = await client.rest_post(f"{path}/{first['flow_id']}", values)
+    done = await client.rest_post(
+        f"{path}/{first['flow_id']}", with_form_defaults(first["data_schema"], values)
+    )
     assert done["type"] == "create_entry", done
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from scripts.devstack import HassClient, run_replay
+from scripts.devstack import HassClient, run_replay, with_form_defaults
 from tests.e2e.conftest import E2EStack, fixture_path
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("socket_enabled")]
@@ -292,9 +292,12 @@ async def test_rule_flow_list_registry_and_reconfigure_in_place(
     )
     assert start["type"] == "form"
     assert start["step_id"] == "reconfigure"
+    # The form comes in sections (what / alarm / advanced), as the frontend shows it.
+    assert [field["name"] for field in start["data_schema"]] == ["what", "alarm", "advanced"]
     suggested = {
         field["name"]: (field.get("description") or {}).get("suggested_value")
-        for field in start["data_schema"]
+        for section in start["data_schema"]
+        for field in section["schema"]
     }
     assert suggested["name"] == name
     assert suggested["min_confidence_pct"] == 95
@@ -302,7 +305,10 @@ async def test_rule_flow_list_registry_and_reconfigure_in_place(
     renamed = "E2E patio relaxed"
     done = await hass_api.rest_post(
         f"/api/config/config_entries/subentries/flow/{start['flow_id']}",
-        rule_input(renamed, min_confidence_pct=THRESHOLD, within_seconds=120),
+        with_form_defaults(
+            start["data_schema"],
+            rule_input(renamed, min_confidence_pct=THRESHOLD, within_seconds=120),
+        ),
     )
     assert done["type"] == "abort"
     assert done["reason"] == "reconfigure_successful"
