@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from enum import StrEnum
 
 
@@ -69,6 +69,10 @@ class Observation:
     percentages (score x 100) or None where Frigate sends no score (reviews).
     Not `frozen`: one is built per MQTT message, and a frozen dataclass costs about
     three times as much to construct.
+
+    `top_confidence_pct` (Frigate's `top_score`) is accepted and not kept: nothing
+    reads it, and its slot was 8 of the 200 bytes an observation may cost (DESIGN 6).
+    Reading it gives None; it goes once no caller passes it.
     """
 
     event_id: str
@@ -76,7 +80,6 @@ class Observation:
     label: str
     sub_label: str | None
     confidence_pct: float | None
-    top_confidence_pct: float | None
     zones: tuple[str, ...]
     entered_zones: tuple[str, ...]
     stationary: bool
@@ -84,6 +87,8 @@ class Observation:
     source: Source
     frame_time: float | None
     observed_at: float
+    _: KW_ONLY
+    top_confidence_pct: InitVar[float | None] = None
 
 
 @dataclass(slots=True, frozen=True)
