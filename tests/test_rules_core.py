@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,6 @@ def obs(
         label=label,
         sub_label=None,
         confidence_pct=confidence,
-        top_confidence_pct=confidence,
         zones=zones,
         entered_zones=entered,
         stationary=stationary,
@@ -127,6 +127,18 @@ def clause(evaluation: Evaluation, name: str) -> Clause:
     return next(c for c in evaluation.trace if c.clause == name)
 
 
+def reference_aggregate(
+    values: Sequence[float], aggregation: Aggregation, percentile: int
+) -> float:
+    """DESIGN 4.3 step 4 written plainly: latest, max or nearest-rank percentile."""
+    if aggregation is Aggregation.LATEST:
+        return values[-1]
+    if aggregation is Aggregation.MAX:
+        return max(values)
+    rank = max(1, math.ceil(Fraction(percentile * len(values), 100)))
+    return sorted(values)[rank - 1]
+
+
 # --- aggregation -------------------------------------------------------------------
 
 TEN = [55.0, 91.0, 62.0, 88.0, 70.0, 99.0, 45.0, 83.0, 77.0, 66.0]
@@ -175,7 +187,8 @@ def test_aggregation(
     rule = make_rule(aggregation=aggregation, percentile=percentile, min_confidence_pct=0.0)
     observations = series(values)
     result = run(rule, observations)
-    assert aggregate(values, aggregation, percentile) == expected
+    assert reference_aggregate(values, aggregation, percentile) == expected
+    assert aggregate(observations, aggregation, percentile) is observations[index]
     assert result.confidence_pct == expected
     assert result.observation is observations[index]
     assert result.per_camera["backyard"].observation is observations[index]
@@ -223,7 +236,7 @@ def test_percentile_rank(count: int, percentile: int, rank: int) -> None:
 
 
 def test_aggregate_refuses_empty() -> None:
-    with pytest.raises(ValueError, match="no values"):
+    with pytest.raises(ValueError, match="no candidates"):
         aggregate([], Aggregation.MAX, 90)
 
 
@@ -562,7 +575,7 @@ def test_several_cameras(
     for camera, values in watched:
         agg = result.per_camera[camera]
         assert agg.candidates == len(values)
-        assert agg.confidence_pct == aggregate(values, aggregation, 90)
+        assert agg.confidence_pct == reference_aggregate(values, aggregation, 90)
         assert agg.matched is (camera in matching)
     assert result.observation is result.per_camera[best].observation
 
@@ -858,3 +871,40 @@ def test_fixture_person_reaches_patio() -> None:
     assert final.matched
     closing = evaluate(rule, buffer, last_sighting + 10.0 + 0.001, Context())
     assert closing.reason is Reason.NO_DETECTIONS
+
+
+# --- regressions found by an independent reference of DESIGN 4.3 -------------------
+
+
+def test_latest_same_time_ties_across_labels_keep_arrival_order() -> None:
+    """Two labels on one camera at the same instant: the later arrival is the latest."""
+    rule = make_rule(
+        cameras=("cam2",),
+        labels=("dog", "person"),
+        aggregation=Aggregation.LATEST,
+        min_confidence_pct=90.0,
+        within_seconds=2.5,
+    )
+    person = obs(95.7, camera="cam2", label="person", event_id="person")
+    dog = obs(43.4, camera="cam2", label="dog", event_id="dog")
+    result = run(rule, [person, dog])
+    assert result.reason is Reason.BELOW_THRESHOLD
+    assert result.confidence_pct == 43.4
+    assert result.observation is dog
+
+
+def test_wall_clock_stepping_back_keeps_the_buffer_in_time_order() -> None:
+    """An observation stamped before the newest one (NTP step) is read as of that time."""
+    rule = make_rule(within_seconds=3.0)
+    first = obs(95.0, at=1_000.0, event_id="first")
+    stepped_back = obs(40.0, at=995.0, event_id="stepped-back")
+    buffer = DetectionBuffer(retention_seconds=7200, max_observations=100)
+    buffer.add(first)
+    buffer.add(stepped_back)
+    assert stepped_back.observed_at == 1_000.0
+    for explain in (False, True):
+        result = evaluate(rule, buffer, 1_000.0, Context(), explain=explain)
+        assert result.matched
+        assert result.observation is first
+        assert result.candidates == 2
+        assert result.next_change_at == 1_003.0

@@ -62,11 +62,13 @@ class Reason(StrEnum):
 
 @dataclass(slots=True)
 class Observation:
-    """One Frigate sighting, normalized; never changed once made.
+    """One Frigate sighting, normalized; never changed once buffered.
 
     `observed_at` is Home Assistant's receive time (epoch seconds); it drives every
-    window because Frigate's `frame_time` comes from another clock. Confidences are
-    percentages (score x 100) or None where Frigate sends no score (reviews).
+    window because Frigate's `frame_time` comes from another clock. The buffer moves
+    an observation stamped before its newest one forward to that time (the wall clock
+    stepped back), before anything reads it. Confidences are percentages (score x 100)
+    or None where Frigate sends no score (reviews).
     Not `frozen`: one is built per MQTT message, and a frozen dataclass costs about
     three times as much to construct.
 

@@ -1,0 +1,185 @@
+"""The one evaluation truth (DESIGN 4.3) that both paths of `rules` end in.
+
+The gate (alarm state, then availability), the candidate filters, the fold of a
+camera's candidates and the choice of the best camera live here once; the fast path
+and the explain path differ only in how they read and whether they trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from math import inf
+from operator import attrgetter
+
+from .model import (
+    Aggregation,
+    CameraAggregate,
+    Context,
+    Evaluation,
+    Kind,
+    Observation,
+    OnUnavailable,
+    Reason,
+    Rule,
+    ZoneMatch,
+)
+
+_CONFIDENCE = attrgetter("confidence_pct")
+_OBSERVED_AT = attrgetter("observed_at")
+
+
+def gate(rule: Rule, context: Context) -> Evaluation | None:
+    """The outcome when the alarm gate or the availability policy decides alone, else None."""
+    if rule.alarm_entity is not None and context.alarm_state not in rule.alarm_states:
+        return Evaluation(matched=False, reason=Reason.ALARM_STATE)
+    if not context.frigate_available:
+        return Evaluation(
+            matched=rule.on_unavailable is OnUnavailable.TREAT_AS_MATCH,
+            reason=Reason.FRIGATE_UNAVAILABLE,
+        )
+    return None
+
+
+def aggregate(
+    candidates: Sequence[Observation], aggregation: Aggregation, percentile: int
+) -> Observation:
+    """Fold one camera's candidates: the one whose confidence is the camera's aggregate.
+
+    Candidates are scored and in time order (same-time ties in arrival order), so
+    ties go to the most recent: `latest` is the last one, `max` the first maximum
+    scanning newest first, `percentile` the nearest-rank percentile of a stable sort
+    by confidence (rank = ceil(p/100 * n), at least 1). Raises ValueError when there
+    are no candidates: such a camera has no aggregate.
+    """
+    if not candidates:
+        raise ValueError("no candidates to aggregate")
+    if aggregation is Aggregation.LATEST:
+        return candidates[-1]
+    if aggregation is Aggregation.MAX:
+        return max(reversed(candidates), key=_CONFIDENCE)
+    ranked = sorted(candidates, key=_CONFIDENCE)
+    return ranked[percentile_rank(len(ranked), percentile) - 1]
+
+
+def percentile_rank(count: int, percentile: int) -> int:
+    """Nearest rank (1-based) of `percentile` among `count` sorted values.
+
+    ceil(p * n / 100) in integer arithmetic, so that e.g. p=7, n=100 gives 7 and not
+    the 8 that float rounding (0.07 * 100 = 7.000000000000001) would give.
+    """
+    return max(1, min(count, -(-(percentile * count) // 100)))
+
+
+def conclude(rule: Rule, windows: Iterable[tuple[str, list[Observation]]]) -> Evaluation:
+    """Filter, fold and judge each camera's window.
+
+    `windows` holds, per camera of the rule, its observations of any label with
+    `now - within_seconds <= observed_at <= now`, in time order (ties as they arrived).
+    """
+    threshold = rule.min_confidence_pct
+    aggregation = rule.aggregation
+    percentile = rule.percentile
+    per_camera: dict[str, CameraAggregate] = {}
+    best: CameraAggregate | None = None
+    count = 0
+    oldest = inf
+    for camera, observations in windows:
+        if not observations or camera in per_camera:
+            continue
+        found = candidates(rule, observations)
+        if not found:
+            continue
+        obs = aggregate(found, aggregation, percentile)
+        value: float = obs.confidence_pct  # type: ignore[assignment]  # candidates have one
+        agg = CameraAggregate(camera, value, len(found), obs, value >= threshold)
+        per_camera[camera] = agg
+        count += len(found)
+        oldest = min(oldest, found[0].observed_at)
+        if (
+            best is None
+            or value > best.confidence_pct
+            or (value == best.confidence_pct and camera < best.camera)
+        ):
+            best = agg
+    if best is None:
+        return Evaluation(matched=False, reason=Reason.NO_DETECTIONS)
+    return Evaluation(
+        matched=best.matched,
+        reason=Reason.MATCHED if best.matched else Reason.BELOW_THRESHOLD,
+        camera=best.camera,
+        confidence_pct=best.confidence_pct,
+        observation=best.observation,
+        per_camera=per_camera,
+        candidates=count,
+        next_change_at=oldest + rule.within_seconds,
+    )
+
+
+def windows_of(
+    rule: Rule, observations: Iterable[Observation], now: float
+) -> dict[str, list[Observation]]:
+    """Given observations in the window, by camera of the rule, as `DetectionBuffer.window`."""
+    since = now - rule.within_seconds
+    windows: dict[str, list[Observation]] = {camera: [] for camera in rule.cameras}
+    for obs in sorted(observations, key=_OBSERVED_AT):
+        if since <= obs.observed_at <= now:
+            window = windows.get(obs.camera)
+            if window is not None:
+                window.append(obs)
+    return windows
+
+
+def candidates(rule: Rule, observations: list[Observation]) -> list[Observation]:
+    """Keep sightings (scored, not `end`) of the rule's labels, moving or allowed, in the zones.
+
+    One comprehension per case rather than one generic predicate: this runs for
+    every rule watching the camera of every message. A single rule zone (the usual
+    case) is a plain tuple membership test, whatever the match mode.
+    """
+    labels = rule.labels
+    end = Kind.END
+    moving_only = not rule.include_stationary
+    zones = rule.zones
+    if not zones:
+        if moving_only:
+            return [
+                o
+                for o in observations
+                if o.label in labels
+                and o.confidence_pct is not None
+                and o.kind is not end
+                and not o.stationary
+            ]
+        return [
+            o
+            for o in observations
+            if o.label in labels and o.confidence_pct is not None and o.kind is not end
+        ]
+    if len(zones) == 1:
+        zone = zones[0]
+        return [
+            o
+            for o in observations
+            if o.label in labels
+            and zone in o.zones
+            and o.confidence_pct is not None
+            and o.kind is not end
+            and not (moving_only and o.stationary)
+        ]
+    kept = [
+        o
+        for o in observations
+        if o.label in labels
+        and o.confidence_pct is not None
+        and o.kind is not end
+        and not (moving_only and o.stationary)
+    ]
+    return in_zones(rule, kept)
+
+
+def in_zones(rule: Rule, observations: list[Observation]) -> list[Observation]:
+    """Keep observations whose current zones satisfy the rule's zones (any or all)."""
+    zones = frozenset(rule.zones)
+    if rule.zone_match is ZoneMatch.ALL:
+        return [o for o in observations if zones.issubset(o.zones)]
+    return [o for o in observations if not zones.isdisjoint(o.zones)]
