@@ -23,7 +23,7 @@ from .compat import vol
 from .const import DOMAIN
 from .core.model import Context, Evaluation, Kind, Observation, Rule, Source
 from .core.ruleconfig import InvalidRule, rule_from_mapping, rule_to_mapping
-from .core.rules import evaluate_observations
+from .core.rules import evaluate, evaluate_observations
 from .entity import rule_id_of
 
 if TYPE_CHECKING:
@@ -159,10 +159,12 @@ def _simulate(hass: HomeAssistant, data: Mapping[str, Any]) -> ServiceResponse:
         observations = [
             _observation(index, item, now) for index, item in enumerate(data["observations"])
         ]
-    else:
-        observations = engine.buffer.recent(rule.cameras, rule.labels, now - rule.within_seconds)
-    evaluation = evaluate_observations(rule, observations, now, context, explain=True)
-    return _response(rule, evaluation, now, context, "call" if "observations" in data else "buffer")
+        evaluation = evaluate_observations(rule, observations, now, context, explain=True)
+        return _response(rule, evaluation, now, context, "call")
+    # Everything the buffer holds for the rule's cameras, so the trace shows what the
+    # window and label clauses dropped.
+    evaluation = evaluate(rule, engine.buffer, now, context, explain=True)
+    return _response(rule, evaluation, now, context, "buffer")
 
 
 def _observation(index: int, item: Mapping[str, Any], now: float) -> Observation:
