@@ -1,8 +1,10 @@
-"""Core budget figures (DESIGN 6): ingest+evaluate throughput and bytes per observation.
+"""Core budget figures (DESIGN 5, 6): throughput, bytes per observation, many names.
 
 Runs the hot path exactly as the engine does, minus Home Assistant: parse a Frigate
 event payload, add it to the buffer, evaluate the rules that watch its camera and
-label. Prints figures and ratios against the budgets; never asserts.
+label. Then a publisher inventing a camera name per message (DESIGN 5): ingest rate
+and what is left per name once they aged out. Prints figures and ratios against the
+budgets; never asserts.
 """
 
 from __future__ import annotations
@@ -23,10 +25,40 @@ from custom_components.frigate_rules.core.frigate import Rejected, parse_event
 from custom_components.frigate_rules.core.model import Aggregation, Context, Rule
 from custom_components.frigate_rules.core.rules import evaluate
 
-BUDGET_MSGS_PER_S = 20_000
+BUDGET_MSGS_PER_S = 50_000
 BUDGET_BYTES_PER_OBSERVATION = 200
 LABELS = ("person", "car", "dog")
 ZONES = ("yard", "patio", "driveway", "porch", "street")
+
+
+def event_payload(event_id: str, camera: str, label: str, frame: float, **after: object) -> bytes:
+    """One `frigate/events` update as Frigate 0.14+ sends it."""
+    body = {
+        "id": event_id,
+        "camera": camera,
+        "frame_time": frame,
+        "label": label,
+        "sub_label": None,
+        "top_score": 0.8,
+        "false_positive": False,
+        "start_time": frame,
+        "end_time": None,
+        "score": 0.8,
+        "box": [212, 298, 301, 560],
+        "area": 23318,
+        "region": [80, 253, 432, 605],
+        "stationary": False,
+        "motionless_count": 0,
+        "position_changes": 0,
+        "current_zones": [],
+        "entered_zones": [],
+        "has_clip": True,
+        "has_snapshot": True,
+        "attributes": {},
+        "current_attributes": [],
+    } | after
+    kind = "new" if body["position_changes"] == 0 else "update"
+    return json.dumps({"type": kind, "before": body, "after": body}).encode()
 
 
 def make_payloads(count: int, cameras: int, seed: int = 7) -> list[bytes]:
@@ -43,32 +75,19 @@ def make_payloads(count: int, cameras: int, seed: int = 7) -> list[bytes]:
         for step in range(rng.randrange(3, 15)):
             frame += 0.2
             score = min(1.0, max(0.5, score + rng.randrange(-8, 9) / 256))
-            after = {
-                "id": event_id,
-                "camera": camera,
-                "frame_time": frame,
-                "label": label,
-                "sub_label": None,
-                "top_score": score,
-                "false_positive": False,
-                "start_time": frame,
-                "end_time": None,
-                "score": score,
-                "box": [212, 298, 301, 560],
-                "area": 23318,
-                "region": [80, 253, 432, 605],
-                "stationary": False,
-                "motionless_count": 0,
-                "position_changes": step,
-                "current_zones": zones,
-                "entered_zones": zones,
-                "has_clip": True,
-                "has_snapshot": True,
-                "attributes": {},
-                "current_attributes": [],
-            }
-            kind = "new" if step == 0 else "update"
-            payloads.append(json.dumps({"type": kind, "before": after, "after": after}).encode())
+            payloads.append(
+                event_payload(
+                    event_id,
+                    camera,
+                    label,
+                    frame,
+                    score=score,
+                    top_score=score,
+                    position_changes=step,
+                    current_zones=zones,
+                    entered_zones=zones,
+                )
+            )
     return payloads[:count]
 
 
@@ -154,6 +173,47 @@ def bench_memory(count: int, cameras: int) -> float:
     return per
 
 
+def bench_names(names: int, max_observations: int) -> tuple[float, float]:
+    """A publisher inventing a camera (and zone) name per message (DESIGN 5)."""
+    payloads = [
+        event_payload(f"e{index}", f"cam{index}", "person", index, current_zones=[f"z{index}"])
+        for index in range(names)
+    ]
+    retention = 600
+    buffer = DetectionBuffer(retention_seconds=retention, max_observations=max_observations)
+    now = 1_800_000_000.0
+    gc.collect()
+    start = time.perf_counter()
+    for payload in payloads:
+        now += 0.001
+        observation = parse_event(payload, now)
+        if not isinstance(observation, Rejected):
+            buffer.add(observation)
+    rate = names / (time.perf_counter() - start)
+
+    buffer = DetectionBuffer(retention_seconds=retention, max_observations=max_observations)
+    gc.collect()
+    tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+    for payload in payloads:
+        now += 0.001
+        observation = parse_event(payload, now)
+        if not isinstance(observation, Rejected):
+            buffer.add(observation)
+    buffer.prune(now + retention + 1)
+    gc.collect()
+    used, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    left = used - base
+    print(
+        f"distinct names: {rate:,.0f} msgs/s ingest with a new camera name per message "
+        f"({names:,} names, max_observations {max_observations:,}); once all aged out "
+        f"{left / 1024:,.0f} KiB left ({left / names:.1f} bytes per name seen; "
+        f"the {len(buffer.cameras):,} names kept for the rule form)"
+    )
+    return rate, left / names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=50_000)
@@ -168,9 +228,12 @@ def main() -> None:
         "tracking an object, updated twice a second)",
     )
     parser.add_argument("--memory-observations", type=int, default=100_000)
+    parser.add_argument("--names", type=int, default=10_000)
+    parser.add_argument("--names-max-observations", type=int, default=1000)
     args = parser.parse_args()
     bench_throughput(args.messages, args.cameras, args.rules, args.repeat, args.rate)
     bench_memory(args.memory_observations, args.cameras)
+    bench_names(args.names, args.names_max_observations)
 
 
 if __name__ == "__main__":
