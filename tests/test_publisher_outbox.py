@@ -174,7 +174,8 @@ def test_policy_backoff_grows_and_resets_only_after_a_stable_connection(
         delays = [
             policy.ended("down", connected_for=None, refusal=None, silent=False) for _ in range(3)
         ]
-    assert [round(d) for d in delays] == [pytest.approx(1, abs=1), 2, 4]
+    for delay, base in zip(delays, (1, 2, 4), strict=True):
+        assert base * 0.8 <= delay <= base * 1.2
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, "only the first failure of a streak warns"
     short = policy.ended("lost", connected_for=5.0, refusal=None, silent=False)

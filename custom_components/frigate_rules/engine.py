@@ -38,6 +38,7 @@ from .const import (
 from .core import topics
 from .core.availability import Availability
 from .core.buffer import DetectionBuffer
+from .core.clock import MonotonicWallClock
 from .core.frigate import Rejected, parse_available, parse_event, parse_review
 from .core.model import Context, Evaluation, Observation, Rule
 from .core.rules import evaluate
@@ -80,6 +81,9 @@ class Engine:
     ) -> None:
         self.hass = hass
         self.prefix = prefix
+        # Receive times and `now` never go backwards, whatever NTP does to the wall
+        # clock (the lambdas read the time module at call time, as tests freeze it).
+        self.clock = MonotonicWallClock(lambda: time.time(), lambda: time.monotonic())
         self.outputs = outputs
         self.notifier = notifier
         merged = {**OPTION_DEFAULTS, **options}
@@ -87,7 +91,7 @@ class Engine:
         self.buffer = DetectionBuffer(self.retention_seconds, int(merged[CONF_MAX_OBSERVATIONS]))
         self.availability = Availability(
             grace_seconds=float(merged[CONF_AVAILABILITY_GRACE_SECONDS]),
-            started_at=time.time(),
+            started_at=self.clock(),
         )
         self.messages_received = 0
         self.parse_errors = 0
@@ -124,7 +128,7 @@ class Engine:
         self._unsubs.append(
             mqtt.async_subscribe_connection_status(self.hass, self._on_mqtt_connection)
         )
-        self.availability.started_at = time.time()
+        self.availability.started_at = self.clock()
         self.availability.mqtt_connected = mqtt.is_connected(self.hass)
         self._unsubs.append(
             async_track_time_interval(
@@ -135,7 +139,7 @@ class Engine:
             )
         )
         self._started = True
-        self._available = self.availability.is_available(time.time())
+        self._available = self.availability.is_available(self.clock())
         self._arm_grace_timer()
         self._reevaluate_all()
 
@@ -176,7 +180,7 @@ class Engine:
         self.buffer.retention_seconds = max(self.retention_seconds, longest)
         self._track_alarm_entities()
         if self._started:
-            now = time.time()
+            now = self.clock()
             for rule in changed:
                 self._cancel_rule_timer(rule.rule_id)
                 self._evaluate(rule, now)
@@ -246,7 +250,7 @@ class Engine:
     @callback
     def _on_mqtt_connection(self, connected: bool) -> None:
         self.availability.mqtt_connected = connected
-        now = time.time()
+        now = self.clock()
         if connected:
             # Silence while HA was disconnected says nothing about Frigate.
             self.availability.note_message(now)
@@ -256,7 +260,7 @@ class Engine:
     # -- internals ---------------------------------------------------------------
 
     def _note_message(self) -> float:
-        now = time.time()
+        now = self.clock()
         self.messages_received += 1
         was_silent = not self.availability.is_available(now)
         self.availability.note_message(now)
@@ -274,7 +278,7 @@ class Engine:
     def _record_crash(self, msg: ReceiveMessage) -> None:
         self.parse_errors += 1
         self.parse_failures.append(
-            ParseFailure(time.time(), msg.topic, "internal_error", _payload_head(msg.payload))
+            ParseFailure(self.clock(), msg.topic, "internal_error", _payload_head(msg.payload))
         )
         LOGGER.exception("Unexpected error handling a message on %s", msg.topic)
         self.notifier.counters_changed()
@@ -299,7 +303,7 @@ class Engine:
             LOGGER.exception("Error handing on the evaluation of rule %s", rule.name)
 
     def _reevaluate_all(self) -> None:
-        now = time.time()
+        now = self.clock()
         for rule in self.rules.values():
             self._evaluate(rule, now)
 
@@ -321,11 +325,11 @@ class Engine:
             if rule is not None:
                 # Never evaluate before the edge: a timer firing a hair early would
                 # otherwise find the same candidate and re-arm itself in a loop.
-                self._evaluate(rule, max(time.time(), target))
+                self._evaluate(rule, max(self.clock(), target))
 
         self._rule_timers[rule_id] = (
             at,
-            async_call_later(self.hass, max(0.0, target - time.time()), fire),
+            async_call_later(self.hass, max(0.0, target - self.clock()), fire),
         )
 
     def _cancel_rule_timer(self, rule_id: str) -> None:
@@ -357,13 +361,13 @@ class Engine:
         if deadline is None or not self._started:
             return
         # One small extra so that `now > deadline` holds when the timer runs.
-        delay = max(0.0, deadline - time.time()) + WINDOW_TICK
+        delay = max(0.0, deadline - self.clock()) + WINDOW_TICK
         self._grace_unsub = async_call_later(self.hass, delay, self._on_grace_timer)
 
     @callback
     def _on_grace_timer(self, _now: Any) -> None:
         self._grace_unsub = None
-        now = time.time()
+        now = self.clock()
         deadline = self.availability.silence_deadline()
         if deadline is not None and now <= deadline:
             self._arm_grace_timer()
@@ -384,12 +388,12 @@ class Engine:
     @callback
     def _on_alarm_state(self, event: Event[EventStateChangedData]) -> None:
         entity_id = event.data["entity_id"]
-        now = time.time()
+        now = self.clock()
         for rule in tuple(self.rules.values()):
             if rule.alarm_entity == entity_id:
                 self._evaluate(rule, now)
 
     @callback
     def _prune(self, _now: Any) -> None:
-        self.buffer.prune(time.time())
+        self.buffer.prune(self.clock())
         self.notifier.counters_changed()
