@@ -16,6 +16,7 @@ import random
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -149,22 +150,34 @@ def bench_throughput(
     return best
 
 
-def bench_memory(count: int, cameras: int) -> float:
-    payloads = make_payloads(count, cameras, seed=11)
-    buffer = DetectionBuffer(retention_seconds=10**9, max_observations=10**9)
-    now = 1_800_000_000.0
-    gc.collect()
-    tracemalloc.start()
-    base, _ = tracemalloc.get_traced_memory()
+def ingest(buffer: DetectionBuffer, payloads: list[bytes], now: float, step: float) -> float:
+    """Parse and buffer `payloads` received `step` seconds apart after `now`; the last time."""
     for payload in payloads:
-        now += 0.01
+        now += step
         observation = parse_event(payload, now)
         if not isinstance(observation, Rejected):
             buffer.add(observation)
+    return now
+
+
+def traced_bytes(work: Callable[[], object]) -> int:
+    """Bytes allocated by `work` and still held when it returns (tracemalloc)."""
     gc.collect()
-    used, _ = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    per = (used - base) / len(buffer)
+    tracemalloc.start()
+    try:
+        base, _ = tracemalloc.get_traced_memory()
+        work()
+        gc.collect()
+        used, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return used - base
+
+
+def bench_memory(count: int, cameras: int) -> float:
+    payloads = make_payloads(count, cameras, seed=11)
+    buffer = DetectionBuffer(retention_seconds=10**9, max_observations=10**9)
+    per = traced_bytes(lambda: ingest(buffer, payloads, 1_800_000_000.0, 0.01)) / len(buffer)
     print(
         f"memory: {per:.0f} bytes per buffered observation ({len(buffer):,} observations, "
         f"tracemalloc)  budget <= {BUDGET_BYTES_PER_OBSERVATION}  "
@@ -180,31 +193,19 @@ def bench_names(names: int, max_observations: int) -> tuple[float, float]:
         for index in range(names)
     ]
     retention = 600
+    start = 1_800_000_000.0
     buffer = DetectionBuffer(retention_seconds=retention, max_observations=max_observations)
-    now = 1_800_000_000.0
     gc.collect()
-    start = time.perf_counter()
-    for payload in payloads:
-        now += 0.001
-        observation = parse_event(payload, now)
-        if not isinstance(observation, Rejected):
-            buffer.add(observation)
-    rate = names / (time.perf_counter() - start)
+    began = time.perf_counter()
+    ingest(buffer, payloads, start, 0.001)
+    rate = names / (time.perf_counter() - began)
 
     buffer = DetectionBuffer(retention_seconds=retention, max_observations=max_observations)
-    gc.collect()
-    tracemalloc.start()
-    base, _ = tracemalloc.get_traced_memory()
-    for payload in payloads:
-        now += 0.001
-        observation = parse_event(payload, now)
-        if not isinstance(observation, Rejected):
-            buffer.add(observation)
-    buffer.prune(now + retention + 1)
-    gc.collect()
-    used, _ = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    left = used - base
+
+    def age_out() -> None:
+        buffer.prune(ingest(buffer, payloads, start, 0.001) + retention + 1)
+
+    left = traced_bytes(age_out)
     print(
         f"distinct names: {rate:,.0f} msgs/s ingest with a new camera name per message "
         f"({names:,} names, max_observations {max_observations:,}); once all aged out "

@@ -135,14 +135,21 @@ def test_dropped_observations_are_released() -> None:
     assert sys.getrefcount(oldest) == unbuffered
 
 
-def buffer_bytes(buffer: DetectionBuffer, observations: list[Observation]) -> int:
-    """Bytes the buffer allocates while taking `observations` (made beforehand)."""
+def buffer_bytes(
+    buffer: DetectionBuffer, observations: list[Observation], prune_at: float | None = None
+) -> int:
+    """Bytes the buffer still holds after taking `observations` (made beforehand).
+
+    With `prune_at`, measured after pruning at that time.
+    """
     gc.collect()
     tracemalloc.start()
     try:
         before, _ = tracemalloc.get_traced_memory()
         for observation in observations:
             buffer.add(observation)
+        if prune_at is not None:
+            buffer.prune(prune_at)
         gc.collect()
         after, _ = tracemalloc.get_traced_memory()
     finally:
@@ -187,22 +194,12 @@ def test_distinct_camera_names_cost_neither_time_nor_memory() -> None:
         for index in range(names)
     ]
     buffer = DetectionBuffer(retention_seconds=600, max_observations=1000)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before, _ = tracemalloc.get_traced_memory()
-        for observation in fresh:
-            buffer.add(observation)
-        buffer.prune(names * 0.001 + 600 + 1)
-        gc.collect()
-        after, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    left = buffer_bytes(buffer, fresh, prune_at=names * 0.001 + 600 + 1)
     assert len(buffer) == 0
     assert buffer.size_by_camera() == {}
     assert len(buffer.cameras) == MAX_REMEMBERED_NAMES
     # ~1 KB per name before; now a bounded amount per remembered name and none per other.
-    assert after - before < MAX_REMEMBERED_NAMES * 1000
+    assert left < MAX_REMEMBERED_NAMES * 1000
 
 
 # --- time order --------------------------------------------------------------------------

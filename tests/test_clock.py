@@ -6,7 +6,8 @@ import time
 
 from custom_components.frigate_rules.core.buffer import DetectionBuffer
 from custom_components.frigate_rules.core.clock import MonotonicWallClock
-from custom_components.frigate_rules.core.model import Kind, Observation, Source
+
+from .test_buffer import obs
 
 
 class Sources:
@@ -71,23 +72,7 @@ def test_buffer_fed_from_the_clock_needs_no_correction() -> None:
     buffer = DetectionBuffer(retention_seconds=3600, max_observations=1000)
     for seconds, wall in [(0.5, None), (0.5, 990.0), (0.5, None), (20.0, None), (0.5, 2_000.0)]:
         sources.step(seconds, wall=wall)
-        at = clock()
-        buffer.add(
-            Observation(
-                event_id="e",
-                camera="backyard",
-                label="person",
-                sub_label=None,
-                confidence_pct=90.0,
-                zones=(),
-                entered_zones=(),
-                stationary=False,
-                kind=Kind.UPDATE,
-                source=Source.EVENTS,
-                frame_time=None,
-                observed_at=at,
-            )
-        )
+        buffer.add(obs(clock()))
     assert buffer.clock_corrections == 0
     assert [o.observed_at for o in buffer.window("backyard")] == [
         1_000.5,
