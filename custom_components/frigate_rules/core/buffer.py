@@ -1,13 +1,16 @@
 """Rolling store of recent observations, bounded in age, count and distinct names.
 
 Anyone who can publish on the broker chooses the camera, label and zone names, so
-nothing here grows with the number of names seen, and nothing a message does costs
-more because other names exist:
+every map keyed by a name is bounded, and the cost of a message does not grow with
+the number of names seen:
 
 * observations live in one list per camera, in arrival order. The buffer moves an
   observation stamped before the newest one forward to that time (the wall clock
   stepped back), so arrival order is `observed_at` order: a window is found by
-  bisection and read as a slice, and same-time ties keep their arrival order;
+  bisection and read as a slice, and same-time ties keep their arrival order for
+  every reader (one label or several, the explain path). A rule's window holds its
+  cameras' other labels too, which it filters out; one list per label would spare
+  that, but would need a log of arrivals to keep ties in order;
 * a heap holds each camera's oldest time, so the oldest observation overall (for
   the age and count bounds) is found in O(log cameras);
 * a camera whose observations are all gone is forgotten; past `max_names` cameras,
@@ -248,7 +251,8 @@ class DetectionBuffer:
         """The camera holding the oldest observation, after dropping stale heap entries.
 
         An entry is stale when its camera was dropped by the name cap (it may be back
-        since, with an entry of its own): its time is then not that camera's oldest.
+        since, with an entry of its own): its time is then not that camera's oldest,
+        or if it is, taking from that camera still takes an oldest observation.
         """
         heap = self._heap
         while heap:

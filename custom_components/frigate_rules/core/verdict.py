@@ -1,8 +1,9 @@
 """The one evaluation truth (DESIGN 4.3) that both paths of `rules` end in.
 
 The gate (alarm state, then availability), the candidate filters, the fold of a
-camera's candidates and the choice of the best camera live here once; the fast path
-and the explain path differ only in how they read and whether they trace.
+camera's candidates and the choice of the best camera live here once. The fast path
+and the explain path differ in what they read and in that the explain path traces
+each filter on its way, but both take their outcome from `gate` and `conclude`.
 """
 
 from __future__ import annotations
