@@ -123,7 +123,6 @@ def test_valid_event_reads_after_and_scales_scores() -> None:
         label="person",
         sub_label=None,
         confidence_pct=approx(90.234375),
-        top_confidence_pct=approx(87.5),
         zones=("patio",),
         entered_zones=("yard", "patio"),
         stationary=False,
@@ -156,9 +155,10 @@ def test_event_kinds(msg_type: str, kind: Kind) -> None:
         ({"sub_label": ""}, "sub_label", None),
         ({"sub_label": DROP}, "sub_label", None),
         # Optional fields.
-        ({"top_score": DROP}, "top_confidence_pct", None),
-        ({"top_score": None}, "top_confidence_pct", None),
-        ({"top_score": 0.0}, "top_confidence_pct", 0.0),
+        # `top_score` is optional and checked, but not kept (nothing reads it).
+        ({"top_score": DROP}, "label", "person"),
+        ({"top_score": None}, "label", "person"),
+        ({"top_score": 0.0}, "label", "person"),
         ({"stationary": DROP}, "stationary", False),
         ({"stationary": None}, "stationary", False),
         ({"stationary": True}, "stationary", True),
@@ -364,7 +364,6 @@ def review_obs(label: str, zones: tuple[str, ...], kind: Kind = Kind.UPDATE) -> 
         label=label,
         sub_label=None,
         confidence_pct=None,
-        top_confidence_pct=None,
         zones=zones,
         entered_zones=zones,
         stationary=False,
@@ -491,7 +490,6 @@ def test_updates_share_values() -> None:
     assert isinstance(second, Observation)
     for field in ("event_id", "camera", "label", "zones", "entered_zones", "confidence_pct"):
         assert getattr(first, field) is getattr(second, field), field
-    assert first.top_confidence_pct is second.top_confidence_pct
     assert frigate.cache_sizes() == {"strings": 4, "zone_tuples": 2, "percents": 2, "recent_ids": 1}
 
 
@@ -673,7 +671,6 @@ def check_all_parsers(payload: str | bytes) -> None:
         assert isinstance(got.kind, Kind)
         assert got.confidence_pct is not None
         assert 0.0 <= got.confidence_pct <= 100.0
-        assert got.top_confidence_pct is None or 0.0 <= got.top_confidence_pct <= 100.0
         assert all(type(zone) is str for zone in got.zones + got.entered_zones)
         assert got.camera
         assert got.label
@@ -775,7 +772,6 @@ def test_valid_events_round_trip(
         label=label,
         sub_label=None,
         confidence_pct=score * 100,
-        top_confidence_pct=None if top_score is None else top_score * 100,
         zones=tuple(zones),
         entered_zones=tuple(entered),
         stationary=stationary,
@@ -784,3 +780,26 @@ def test_valid_events_round_trip(
         frame_time=frame_time,
         observed_at=NOW,
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "limit", "reason"),
+    [
+        ({"camera": "c" * 129}, {"camera": "c" * 128}, "too_long:camera"),
+        ({"label": "l" * 129}, {"label": "l" * 128}, "too_long:label"),
+        ({"id": "i" * 129}, {"id": "i" * 128}, "too_long:id"),
+        ({"sub_label": "s" * 129}, {"sub_label": "s" * 128}, "too_long:sub_label"),
+        ({"current_zones": ["z" * 129]}, {"current_zones": ["z" * 128]}, "bad_type:current_zones"),
+        (
+            {"entered_zones": [f"z{n}" for n in range(33)]},
+            {"entered_zones": [f"z{n}" for n in range(32)]},
+            "bad_type:entered_zones",
+        ),
+    ],
+)
+def test_names_are_bounded(
+    changes: dict[str, object], limit: dict[str, object], reason: str
+) -> None:
+    """A publisher on the broker cannot park megabytes in a remembered name."""
+    assert parse_event(dumps(event(**changes)), NOW) == Rejected(reason)
+    assert isinstance(parse_event(dumps(event(**limit)), NOW), Observation)

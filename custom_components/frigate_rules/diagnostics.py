@@ -56,11 +56,17 @@ async def async_get_config_entry_diagnostics(
             "observations_buffered": len(engine.buffer),
             "observations_dropped": engine.buffer.dropped,
             "observations_expired": engine.buffer.expired,
+            # Cameras refused because `max_names` distinct ones were buffered already.
+            "names_overflow": engine.buffer.names_overflow,
+            # Receive times moved forward because the wall clock stepped back.
+            "clock_corrections": engine.buffer.clock_corrections,
+            "clock_steps_back": engine.clock.corrections,
             "last_observation_at": engine.last_observation_at,
         },
         "buffer": {
             "retention_seconds": engine.buffer.retention_seconds,
             "max_observations": engine.buffer.max_observations,
+            "max_names": engine.buffer.max_names,
             "size_by_camera": engine.buffer.size_by_camera(),
             "zones_seen": {c: sorted(z) for c, z in engine.buffer.zones_seen.items()},
         },

@@ -175,7 +175,6 @@ def _observation(index: int, item: Mapping[str, Any], now: float) -> Observation
         label=item["label"],
         sub_label=None,
         confidence_pct=item["confidence_pct"],
-        top_confidence_pct=item["confidence_pct"],
         zones=zones,
         entered_zones=zones,
         stationary=item["stationary"],

@@ -24,6 +24,14 @@ from .model import Kind, Observation, Source
 MAX_PAYLOAD_BYTES: Final = 1 << 20
 """Payloads longer than this (bytes, or characters for `str`) are not decoded."""
 
+MAX_NAME_CHARS: Final = 128
+"""Longest camera, label, zone, sub-label or id accepted: Frigate's are config keys and
+short ids, and a name is remembered (buffer, rule-form suggestions), so a publisher on
+the broker must not be able to park megabytes in one."""
+
+MAX_ZONES: Final = 32
+"""Most zones one observation may name (Frigate cameras have a handful)."""
+
 SHARED_CACHE_CAP: Final = 4096
 """Entries per sharing cache (strings, zone tuples, confidences); past it, no sharing."""
 
@@ -199,6 +207,8 @@ def _bad_string(name: str, value: object) -> Rejected:
     """Why a required non-empty string field is unusable."""
     if value is None or value == "":
         return Rejected(f"missing_field:{name}")
+    if type(value) is str:
+        return Rejected(f"too_long:{name}")
     return Rejected(f"bad_type:{name}")
 
 
@@ -217,7 +227,7 @@ def _zones(value: object) -> tuple[str, ...] | None:
     """Turn a list of zone names into a shared tuple; None when not a list of strings."""
     if value is None:
         return ()
-    if type(value) is not list:
+    if type(value) is not list or len(value) > MAX_ZONES:
         return None
     key = tuple(value)
     try:
@@ -225,7 +235,7 @@ def _zones(value: object) -> tuple[str, ...] | None:
     except TypeError:  # unhashable items (lists, objects) are not zone names
         return None
     if shared is None:
-        if not all(type(zone) is str for zone in key):
+        if not all(type(zone) is str and len(zone) <= MAX_NAME_CHARS for zone in key):
             return None
         shared = tuple([_share(zone) for zone in key])
         if len(_zone_tuples) < SHARED_CACHE_CAP:
@@ -240,7 +250,7 @@ def _sub_label(value: object) -> str | None | Rejected:
     if value is None or value == "":
         return None
     if type(value) is str:
-        return _share(value)
+        return _share(value) if len(value) <= MAX_NAME_CHARS else Rejected("too_long:sub_label")
     return Rejected("bad_type:sub_label")
 
 
@@ -266,21 +276,22 @@ def parse_event(payload: str | bytes | bytearray, observed_at: float) -> Observa
     kind, after = envelope
 
     event_id = after.get("id")
-    if type(event_id) is not str or not event_id:
+    if type(event_id) is not str or not event_id or len(event_id) > MAX_NAME_CHARS:
         return _bad_string("id", event_id)
     camera = after.get("camera")
-    if type(camera) is not str or not camera:
+    if type(camera) is not str or not camera or len(camera) > MAX_NAME_CHARS:
         return _bad_string("camera", camera)
     label = after.get("label")
-    if type(label) is not str or not label:
+    if type(label) is not str or not label or len(label) > MAX_NAME_CHARS:
         return _bad_string("label", label)
     confidence = _confidence(after.get("score"), "score")
     if isinstance(confidence, Rejected):
         return confidence
     top_score = after.get("top_score")
-    top_confidence = None if top_score is None else _confidence(top_score, "top_score")
-    if isinstance(top_confidence, Rejected):
-        return top_confidence
+    if top_score is not None:  # checked like `score`, not kept: nothing reads it
+        top_confidence = _confidence(top_score, "top_score")
+        if isinstance(top_confidence, Rejected):
+            return top_confidence
     sub_label = _sub_label(after.get("sub_label"))
     if isinstance(sub_label, Rejected):
         return sub_label
@@ -305,7 +316,6 @@ def parse_event(payload: str | bytes | bytearray, observed_at: float) -> Observa
         label=_share(label),
         sub_label=sub_label,
         confidence_pct=confidence,
-        top_confidence_pct=top_confidence,
         zones=zones,
         entered_zones=entered_zones,
         stationary=stationary,
@@ -326,10 +336,10 @@ def parse_review(
     kind, after = envelope
 
     review_id = after.get("id")
-    if type(review_id) is not str or not review_id:
+    if type(review_id) is not str or not review_id or len(review_id) > MAX_NAME_CHARS:
         return _bad_string("id", review_id)
     camera = after.get("camera")
-    if type(camera) is not str or not camera:
+    if type(camera) is not str or not camera or len(camera) > MAX_NAME_CHARS:
         return _bad_string("camera", camera)
     data = after.get("data")
     if type(data) is not dict:
@@ -337,7 +347,9 @@ def parse_review(
     objects = data.get("objects")
     if objects is None:
         objects = []
-    elif type(objects) is not list or not all(type(o) is str and o for o in objects):
+    elif type(objects) is not list or not all(
+        type(o) is str and o and len(o) <= MAX_NAME_CHARS for o in objects
+    ):
         return Rejected("bad_type:objects")
     zones = _zones(data.get("zones"))
     if zones is None:
@@ -352,7 +364,6 @@ def parse_review(
             label=_share(label),
             sub_label=None,
             confidence_pct=None,
-            top_confidence_pct=None,
             zones=zones,
             entered_zones=zones,
             stationary=False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import KW_ONLY, InitVar, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -15,10 +15,11 @@ class Kind(StrEnum):
 
 
 class Source(StrEnum):
-    """Frigate topic an observation came from."""
+    """Where an observation came from: a Frigate MQTT topic, or its HTTP API."""
 
     EVENTS = "events"
     REVIEWS = "reviews"
+    REST = "rest"
 
 
 class ZoneMatch(StrEnum):
@@ -72,9 +73,8 @@ class Observation:
     Not `frozen`: one is built per MQTT message, and a frozen dataclass costs about
     three times as much to construct.
 
-    `top_confidence_pct` (Frigate's `top_score`) is accepted and not kept: nothing
-    reads it, and its slot was 8 of the 200 bytes an observation may cost (DESIGN 6).
-    Reading it gives None; it goes once no caller passes it.
+    Frigate's `top_score` is checked by the parser and not kept: nothing reads it, and
+    its slot was 8 of the 200 bytes an observation may cost (DESIGN 6).
     """
 
     event_id: str
@@ -89,8 +89,6 @@ class Observation:
     source: Source
     frame_time: float | None
     observed_at: float
-    _: KW_ONLY
-    top_confidence_pct: InitVar[float | None] = None
 
 
 @dataclass(slots=True, frozen=True)
