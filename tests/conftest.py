@@ -25,6 +25,9 @@ from custom_components.frigate_rules.const import CONF_TOPIC_PREFIX, DOMAIN, SUB
 from custom_components.frigate_rules.entity import rule_device_identifier
 from scripts.devstack import Mosquitto
 
+# The fake Frigate HTTP API (`fake_frigate`, `fake_frigate_thread` fixtures).
+pytest_plugins = ["tests.fake_frigate_fixtures"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 ENTRY_ID = "01JFRIGATERULESENTRY0000001"
 

@@ -74,12 +74,13 @@ class FakeFrigate:
         password: str = "correct-horse-battery",
         session_length: float = 86400,
         skew: float = 0.0,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         detect_size: tuple[int, int] = (1280, 720),
     ) -> None:
         self.version, self.auth, self.user, self.password = version, auth, user, password
         self.session_length, self.skew, self.detect_size = session_length, skew, detect_size
-        self._clock = clock
+        # Read at call time, so a test's frozen clock (freezegun) is Frigate's too.
+        self._clock = clock or (lambda: time.time())
         self.requests: list[LoggedRequest] = []
         self.fail_mode: str | None = None  # "error" or "hang"
         self.fail_status = 500

@@ -116,6 +116,9 @@ contexts = st.builds(
     Context,
     frigate_available=st.sampled_from((True, True, True, False)),
     alarm_state=st.sampled_from((None, "armed_away", "disarmed")),
+    unavailable_cameras=st.one_of(
+        st.just(frozenset()), st.frozensets(st.sampled_from(CAMERAS), max_size=2)
+    ),
 )
 # Where `now` falls after the last observation: negative evaluates the past (simulate).
 offsets = st.sampled_from((-3.0, -0.5, 0.0, 0.0, 0.0, 0.5, 2.5, 30.0))
@@ -135,6 +138,7 @@ def outcome(evaluation: Evaluation) -> tuple[object, ...]:
             camera: (agg.confidence_pct, agg.candidates, agg.matched, id(agg.observation))
             for camera, agg in evaluation.per_camera.items()
         },
+        evaluation.unavailable_cameras,
     )
 
 
@@ -147,6 +151,10 @@ def design(
     if not context.frigate_available:
         matched = rule.on_unavailable is OnUnavailable.TREAT_AS_MATCH
         return (matched, Reason.FRIGATE_UNAVAILABLE, None, None, 0, None, {})
+    down = context.unavailable_cameras
+    if all(camera in down for camera in rule.cameras):
+        matched = rule.on_unavailable is OnUnavailable.TREAT_AS_MATCH
+        return (matched, Reason.CAMERA_UNAVAILABLE, None, None, 0, None, {})
     zones = set(rule.zones)
 
     def candidate(o: Observation, camera: str) -> bool:
@@ -167,7 +175,7 @@ def design(
 
     per_camera: dict[str, tuple[float, int]] = {}
     oldest: float | None = None
-    for camera in dict.fromkeys(rule.cameras):
+    for camera in dict.fromkeys(c for c in rule.cameras if c not in down):
         found = [o for o in observations if candidate(o, camera)]
         if found:
             values = [o.confidence_pct for o in found if o.confidence_pct is not None]

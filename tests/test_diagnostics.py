@@ -7,8 +7,9 @@ from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.frigate_rules.diagnostics import async_get_config_entry_diagnostics
+from scripts.devstack import count_subscribed
 
-from .conftest import fixture_lines, make_entry, rule_subentry, setup_entry, wire_payload
+from .conftest import FIXTURES, fixture_lines, make_entry, rule_subentry, setup_entry, wire_payload
 
 
 async def test_diagnostics_content_and_redaction(
@@ -35,7 +36,9 @@ async def test_diagnostics_content_and_redaction(
     assert "secret" not in text
     assert diag["entry"]["data"]["frigate_url"] == "**REDACTED**"
     assert diag["entry"]["options"]["retention_seconds"] == 900
-    assert diag["counters"]["messages_received"] == 13 + 25
+    subscribed = count_subscribed(FIXTURES / "a_person_backyard_v017.jsonl")
+    assert subscribed == 21
+    assert diag["counters"]["messages_received"] == subscribed + 25
     assert diag["counters"]["parse_errors"] == 25
     assert diag["buffer"]["size_by_camera"] == {"backyard": 12}
     assert len(diag["parse_failures"]) == 20
@@ -44,6 +47,9 @@ async def test_diagnostics_content_and_redaction(
     assert len(diag["observations"]) == 12
     assert diag["observations"][-1]["kind"] == "end"
     assert diag["availability"]["available"] is True
+    assert diag["availability"]["ingest_path"] == "mqtt"
+    assert diag["availability"]["unavailable_cameras"] == []
+    assert diag["rest_fallback"]["polling"] is False
     assert diag["publisher"] == {"state": "disabled"}
     patio = diag["rules"]["patio"]
     assert patio["name"] == "Patio"

@@ -80,6 +80,7 @@ async def test_setup_creates_entities(
         "messages_received",
         "parse_errors",
         "observations_dropped",
+        "ingest_path",
         "publisher_state",
         "publisher_reconnect_attempts",
         "publisher_errors",
@@ -89,6 +90,7 @@ async def test_setup_creates_entities(
         assert registry.async_get(ids[disabled]).disabled_by is er.RegistryEntryDisabler.INTEGRATION  # type: ignore[union-attr]
         assert hass.states.get(ids[disabled]) is None
     assert state(hass, ids["publisher_state"]) == "disabled"
+    assert state(hass, ids["ingest_path"]) == "mqtt"
     assert state(hass, ids["availability"]) == STATE_ON
     assert state(hass, ids["messages_received"]) == "0"
     assert state(hass, ids["parse_errors"]) == "0"
@@ -110,7 +112,7 @@ async def test_replay_counts_messages_and_observations(
     await replay(hass, "a_person_backyard_v017.jsonl")
     expected = count_subscribed(FIXTURES / "a_person_backyard_v017.jsonl")
     await flush_stats(hass, freezer)
-    assert expected == 13
+    assert expected == 21  # 13 on events/reviews/available, 8 camera status lines
     assert state(hass, ids["messages_received"]) == str(expected)
     assert state(hass, ids["parse_errors"]) == "0"
     last = dt_util.parse_datetime(state(hass, ids["last_observation"]))
@@ -270,7 +272,7 @@ async def test_unload_removes_subscriptions_and_timers(
     async_fire_mqtt_message(hass, "frigate/events", wire_payload({"payload": VALID_EVENT}))
     await hass.async_block_till_done()
     assert engine.messages_received == 0
-    assert engine._rule_timers == {}
+    assert len(engine._timers) == 0
     assert engine._grace_unsub is None
     assert notifier._stats_unsub is None
 

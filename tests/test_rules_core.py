@@ -424,7 +424,11 @@ def test_on_unavailable(policy: OnUnavailable, matched: bool, confidences: list[
     failing = deciding_clause(result)
     assert failing is not None
     assert failing.clause == "availability"
-    assert failing.details == {"frigate_available": False, "on_unavailable": policy.value}
+    assert failing.details == {
+        "frigate_available": False,
+        "unavailable_cameras": [],
+        "on_unavailable": policy.value,
+    }
 
 
 ALARM = "alarm_control_panel.home"
@@ -764,7 +768,13 @@ def test_trace_details_of_a_match() -> None:
         "alarm_gate", True, {"alarm_entity": None, "alarm_state": None, "alarm_states": []}
     )
     assert trace["availability"] == Clause(
-        "availability", True, {"frigate_available": True, "on_unavailable": "treat_as_no_match"}
+        "availability",
+        True,
+        {
+            "frigate_available": True,
+            "unavailable_cameras": [],
+            "on_unavailable": "treat_as_no_match",
+        },
     )
     assert trace["window"].details == {
         "since": NOW - 10,

@@ -14,7 +14,12 @@ def test_input_topics() -> None:
         "frigate/available",
         "frigate/stats",
         "frigate/tracked_object_update",
+        "frigate/+/status/detect",
+        "frigate/+/detect/state",
     ]
+    assert topics.camera_of("frigate", "frigate/backyard/status/detect") == "backyard"
+    assert topics.camera_of("nvr/frigate", "nvr/frigate/porch/detect/state") == "porch"
+    assert topics.camera_of("frigate", "frigate//detect/state") is None
     assert topics.input_topic("nvr/frigate", "events") == "nvr/frigate/events"
 
 

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.typing import ConfigType
 
 from .alerts import AlertManager, forget_entry
-from .const import CONF_FRIGATE_URL, CONF_TOPIC_PREFIX, DOMAIN
+from .const import (
+    CONF_FALLBACK_POLL_SECONDS,
+    CONF_FRIGATE_PASSWORD,
+    CONF_FRIGATE_URL,
+    CONF_FRIGATE_USERNAME,
+    CONF_TOPIC_PREFIX,
+    DEFAULT_FALLBACK_POLL_SECONDS,
+    DOMAIN,
+)
 from .data import FrigateRulesConfigEntry, FrigateRulesData
 from .engine import Engine
 from .entity import async_register_entry_device
 from .fanout import RuleOutputs
 from .notifier import Notifier
 from .outbound import Outbound
+from .rest import FrigateApi, RestFallback
 from .rules_sync import async_sync_rules, rules_of_entry
 from .services import async_setup_services
 
@@ -52,6 +65,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: FrigateRulesConfigEntry)
         RuleOutputs(alerts, notifier, outbound),
         notifier,
     )
+    if entry.data.get(CONF_FRIGATE_URL):
+        engine.rest = _rest_fallback(hass, entry, engine)
+        entry.async_on_unload(engine.rest.async_stop)
     entry.runtime_data = FrigateRulesData(
         engine=engine,
         alerts=alerts,
@@ -69,6 +85,37 @@ async def async_setup_entry(hass: HomeAssistant, entry: FrigateRulesConfigEntry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     return True
+
+
+def _rest_fallback(hass: HomeAssistant, entry: ConfigEntry, engine: Engine) -> RestFallback:
+    """Never deaf (DESIGN 4.10): Frigate's API stands in while MQTT cannot hear it."""
+    api = FrigateApi(
+        async_get_clientsession(hass),
+        entry.data[CONF_FRIGATE_URL],
+        entry.data.get(CONF_FRIGATE_USERNAME),
+        entry.data.get(CONF_FRIGATE_PASSWORD),
+    )
+
+    def call_later(delay: float, action: Callable[[], None]) -> Callable[[], None]:
+        @callback
+        def run(_now: Any) -> None:
+            action()
+
+        return async_call_later(hass, delay, run)
+
+    def create_task(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        return entry.async_create_background_task(hass, coro, name)
+
+    return RestFallback(
+        api,
+        entry.options.get(CONF_FALLBACK_POLL_SECONDS, DEFAULT_FALLBACK_POLL_SECONDS),
+        engine.skew,
+        engine.clock,
+        call_later,
+        create_task,
+        on_observations=engine.ingest_rest,
+        on_reachable=engine.rest_reachable,
+    )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: FrigateRulesConfigEntry) -> bool:

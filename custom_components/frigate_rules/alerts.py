@@ -24,6 +24,9 @@ from .entity import rule_unique_id
 ALARM_DOMAIN = "alarm_control_panel"
 SERVICE_ALARM_TRIGGER = "alarm_trigger"
 
+# The fail-safe reasons: a `treat_as_match` rule alerts once per such outage.
+_OUTAGES = frozenset({Reason.FRIGATE_UNAVAILABLE, Reason.CAMERA_UNAVAILABLE})
+
 # (rule_id, camera) -> time of the last alert; one dict per entry id.
 type Cooldowns = dict[tuple[str, str | None], float]
 
@@ -76,7 +79,7 @@ class AlertManager:
         """Fire the alerts this evaluation earns; their event data (often none)."""
         rule_id = rule.rule_id
         fired: list[dict[str, Any]] = []
-        if evaluation.reason is Reason.FRIGATE_UNAVAILABLE:
+        if evaluation.reason in _OUTAGES:
             self._matching[rule_id] = frozenset()
             if evaluation.matched and rule_id not in self._outage_alerted:
                 self._outage_alerted.add(rule_id)

@@ -121,6 +121,7 @@ class RuleBinarySensor(NotifiedEntity, BinarySensorEntity):
             "zones": list(observation.zones) if observation else [],
             "detections": evaluation.candidates if evaluation else 0,
             "reason": str(evaluation.reason) if evaluation else None,
+            "unavailable_cameras": list(evaluation.unavailable_cameras) if evaluation else [],
             "last_matched": datetime.fromtimestamp(last, UTC).isoformat() if last else None,
         }
 

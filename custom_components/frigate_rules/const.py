@@ -14,26 +14,33 @@ EVENT_ALERT: Final = "frigate_rules_alert"
 # Entry data
 CONF_TOPIC_PREFIX: Final = "topic_prefix"
 CONF_FRIGATE_URL: Final = "frigate_url"
+# Frigate's authenticated port (8971) needs a login for its API (DESIGN 4.10).
+CONF_FRIGATE_USERNAME: Final = "frigate_username"
+CONF_FRIGATE_PASSWORD: Final = "frigate_password"
 
 # Entry options
 CONF_RETENTION_SECONDS: Final = "retention_seconds"
 CONF_MAX_OBSERVATIONS: Final = "max_observations"
 CONF_AVAILABILITY_GRACE_SECONDS: Final = "availability_grace_seconds"
+CONF_FALLBACK_POLL_SECONDS: Final = "fallback_poll_seconds"
 
 DEFAULT_RETENTION_SECONDS: Final = 600
 DEFAULT_MAX_OBSERVATIONS: Final = 50_000
 DEFAULT_AVAILABILITY_GRACE_SECONDS: Final = 180
+DEFAULT_FALLBACK_POLL_SECONDS: Final = 5
 
 # (min, max) per numeric option; checked in the flow so errors are translated.
 OPTION_RANGES: Final[dict[str, tuple[int, int]]] = {
     CONF_RETENTION_SECONDS: (10, 86_400),
     CONF_MAX_OBSERVATIONS: (1_000, 1_000_000),
     CONF_AVAILABILITY_GRACE_SECONDS: (0, 3_600),
+    CONF_FALLBACK_POLL_SECONDS: (2, 60),
 }
 OPTION_DEFAULTS: Final[dict[str, int]] = {
     CONF_RETENTION_SECONDS: DEFAULT_RETENTION_SECONDS,
     CONF_MAX_OBSERVATIONS: DEFAULT_MAX_OBSERVATIONS,
     CONF_AVAILABILITY_GRACE_SECONDS: DEFAULT_AVAILABILITY_GRACE_SECONDS,
+    CONF_FALLBACK_POLL_SECONDS: DEFAULT_FALLBACK_POLL_SECONDS,
 }
 
 # Diagnostics keep this many recent items.

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 TO_REDACT = {
     "password",
+    "frigate_password",
+    "frigate_username",
     "username",
     "broker_password",
     "broker_username",
@@ -49,7 +51,12 @@ async def async_get_config_entry_diagnostics(
         "availability": {
             "available": engine.frigate_available,
             **asdict(engine.availability),
+            "ingest_path": engine.ingest_path,
+            "unavailable_cameras": sorted(engine.cameras.unavailable),
+            "camera_status_overflow": engine.cameras.overflow,
+            "clock_skew_seconds": round(engine.skew.seconds, 3),
         },
+        "rest_fallback": engine.rest.diagnostics() if engine.rest is not None else None,
         "counters": {
             "messages_received": engine.messages_received,
             "parse_errors": engine.parse_errors,

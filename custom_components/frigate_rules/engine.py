@@ -1,24 +1,23 @@
-"""HA glue around the pure core: MQTT message -> buffer -> affected rules -> outputs.
+"""HA glue around the pure core: observation -> buffer -> affected rules -> outputs.
 
-Everything here runs on Home Assistant's event loop. The hot path (one Frigate event)
-parses, buffers, re-evaluates only the rules that watch that camera and label, and
-hands each new evaluation to `RuleOutputs.apply` (fanout.py), the one place that says
-in which order alerts, entities and the publisher hear of it. Time-driven changes (a
-window closing, Frigate going silent) are handled by one timer per rule and one grace
-timer.
+Everything here runs on Home Assistant's event loop. Observations come from Frigate's
+MQTT topics (inputs.py) or, while those cannot be heard, from its HTTP API (rest.py).
+The hot path buffers one observation, re-evaluates only the rules that watch its
+camera and label, and hands each new evaluation to `RuleOutputs.apply` (fanout.py),
+the one place that says in which order alerts, entities and the publisher hear of
+it. Time-driven changes (a window closing, Frigate going silent) are handled by one
+timer per rule and one grace timer.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
 from homeassistant.components import mqtt
-from homeassistant.components.mqtt.models import ReceiveMessage
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import (
     async_call_later,
@@ -35,37 +34,19 @@ from .const import (
     LOGGER,
     OPTION_DEFAULTS,
 )
-from .core import topics
-from .core.availability import Availability
+from .core.availability import Availability, CameraAvailability
 from .core.buffer import DetectionBuffer
 from .core.clock import MonotonicWallClock
-from .core.frigate import Rejected, parse_available, parse_event, parse_review
+from .core.frigate_api import ClockSkew
 from .core.model import Context, Evaluation, Observation, Rule
 from .core.rules import evaluate
 from .fanout import RuleOutputs
+from .inputs import MqttInput, ParseFailure
 from .notifier import Notifier
+from .rest import RestFallback
+from .timers import WINDOW_TICK, RuleTimers
 
-# A window edge is inclusive, so a rule is re-evaluated this long after the moment
-# its oldest candidate reaches the edge (well inside the 250 ms promise).
-WINDOW_TICK = 0.005
 PRUNE_INTERVAL_SECONDS = 60
-PAYLOAD_HEAD_CHARS = 200
-
-
-@dataclass(slots=True, frozen=True)
-class ParseFailure:
-    """A rejected message, kept for diagnostics."""
-
-    at: float
-    topic: str
-    reason: str
-    payload_head: str
-
-
-def _payload_head(payload: str | bytes | bytearray) -> str:
-    if isinstance(payload, str):
-        return payload[:PAYLOAD_HEAD_CHARS]
-    return bytes(payload[:PAYLOAD_HEAD_CHARS]).decode("utf-8", "replace")
 
 
 class Engine:
@@ -78,6 +59,7 @@ class Engine:
         options: Mapping[str, Any],
         outputs: RuleOutputs,
         notifier: Notifier,
+        rest: RestFallback | None = None,
     ) -> None:
         self.hass = hass
         self.prefix = prefix
@@ -93,6 +75,12 @@ class Engine:
             grace_seconds=float(merged[CONF_AVAILABILITY_GRACE_SECONDS]),
             started_at=self.clock(),
         )
+        # Per camera (DESIGN 4.11), and Frigate's clock against ours (for the fallback).
+        self.cameras = CameraAvailability()
+        self.skew = ClockSkew()
+        self.rest = rest
+        self.ingest_path = "mqtt"
+        self.last_mqtt_observation_at: float | None = None
         self.messages_received = 0
         self.parse_errors = 0
         self.last_observation_at: float | None = None
@@ -101,7 +89,8 @@ class Engine:
         self.evaluations: dict[str, Evaluation] = {}
         self.last_matched: dict[str, float] = {}
         self._rules_by_camera: dict[str, tuple[Rule, ...]] = {}
-        self._rule_timers: dict[str, tuple[float, CALLBACK_TYPE]] = {}
+        self._timers = RuleTimers(hass, self.clock, self._on_timer)
+        self._input = MqttInput(hass, self)
         self._unsubs: list[CALLBACK_TYPE] = []
         self._alarm_unsub: CALLBACK_TYPE | None = None
         self._grace_unsub: CALLBACK_TYPE | None = None
@@ -112,19 +101,8 @@ class Engine:
 
     async def async_start(self) -> None:
         """Subscribe to Frigate through HA's MQTT client and arm the timers."""
-        handlers: dict[str, Callable[[ReceiveMessage], None]] = {
-            topics.EVENTS: self._on_event_message,
-            topics.REVIEWS: self._on_review_message,
-            topics.AVAILABLE: self._on_available_message,
-            topics.STATS: self._on_other_message,
-            topics.TRACKED_OBJECT_UPDATE: self._on_other_message,
-        }
-        for name, handler in handlers.items():
-            self._unsubs.append(
-                await mqtt.async_subscribe(
-                    self.hass, topics.input_topic(self.prefix, name), handler, 0, None
-                )
-            )
+        self._unsubs.append(self._input.async_unsubscribe)
+        await self._input.async_subscribe()
         self._unsubs.append(
             mqtt.async_subscribe_connection_status(self.hass, self._on_mqtt_connection)
         )
@@ -139,8 +117,10 @@ class Engine:
             )
         )
         self._started = True
-        self._available = self.availability.is_available(self.clock())
+        now = self.clock()
+        self._available = self.availability.is_available(now)
         self._arm_grace_timer()
+        self._update_paths(now)
         self._reevaluate_all()
 
     @callback
@@ -150,9 +130,7 @@ class Engine:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
-        for _, cancel in self._rule_timers.values():
-            cancel()
-        self._rule_timers.clear()
+        self._timers.cancel_all()
         for attr in ("_alarm_unsub", "_grace_unsub"):
             cancel = getattr(self, attr)
             if cancel is not None:
@@ -166,7 +144,7 @@ class Engine:
         """Replace the rule set in place (subentry added, edited or removed)."""
         new = {rule.rule_id: rule for rule in rules}
         for rule_id in self.rules.keys() - new.keys():
-            self._cancel_rule_timer(rule_id)
+            self._timers.cancel(rule_id)
             self.evaluations.pop(rule_id, None)
             self.last_matched.pop(rule_id, None)
         changed = [rule for rule_id, rule in new.items() if self.rules.get(rule_id) != rule]
@@ -182,7 +160,7 @@ class Engine:
         if self._started:
             now = self.clock()
             for rule in changed:
-                self._cancel_rule_timer(rule.rule_id)
+                self._timers.cancel(rule.rule_id)
                 self._evaluate(rule, now)
 
     def context_for(self, rule: Rule) -> Context:
@@ -192,6 +170,7 @@ class Engine:
         return Context(
             frigate_available=self._available,
             alarm_state=alarm_state(self.hass, rule.alarm_entity),
+            unavailable_cameras=self.cameras.unavailable,
         )
 
     @property
@@ -199,53 +178,72 @@ class Engine:
         """The availability the entities currently show."""
         return self._available
 
-    # -- MQTT handlers (must never raise) ----------------------------------------
+    # -- what inputs hand in -------------------------------------------------------
 
-    @callback
-    def _on_event_message(self, msg: ReceiveMessage) -> None:
-        try:
-            now = self._note_message()
-            result = parse_event(msg.payload, now)
-            if isinstance(result, Rejected):
-                self._record_failure(msg, result.reason, now)
-            else:
-                self._ingest(result, now)
-        except Exception:
-            self._record_crash(msg)
-
-    @callback
-    def _on_review_message(self, msg: ReceiveMessage) -> None:
-        try:
-            now = self._note_message()
-            result = parse_review(msg.payload, now)
-            if isinstance(result, Rejected):
-                self._record_failure(msg, result.reason, now)
-            else:
-                for observation in result:
-                    self._ingest(observation, now)
-        except Exception:
-            self._record_crash(msg)
-
-    @callback
-    def _on_available_message(self, msg: ReceiveMessage) -> None:
-        try:
-            now = self._note_message()
-            result = parse_available(msg.payload)
-            if isinstance(result, Rejected):
-                self._record_failure(msg, result.reason, now)
-                return
-            self.availability.frigate_online = result
+    def note_message(self) -> float:
+        """A message on a subscribed Frigate topic: Frigate is alive. Returns `now`."""
+        now = self.clock()
+        self.messages_received += 1
+        was_unheard = not self.availability.mqtt_heard(now)
+        self.availability.note_message(now)
+        if was_unheard:
+            self._arm_grace_timer()
             self._check_availability(now)
-        except Exception:
-            self._record_crash(msg)
+        self.notifier.counters_changed()
+        return now
 
-    @callback
-    def _on_other_message(self, msg: ReceiveMessage) -> None:
-        """Stats and tracked-object updates only prove that Frigate is alive."""
-        try:
-            self._note_message()
-        except Exception:
-            self._record_crash(msg)
+    def record_failure(self, topic: str, reason: str, head: str, now: float) -> None:
+        """A message that could not be used: counted, kept for diagnostics."""
+        self.parse_errors += 1
+        self.parse_failures.append(ParseFailure(now, topic, reason, head))
+        LOGGER.debug("Ignored message on %s: %s", topic, reason)
+
+    def record_crash(self, topic: str, head: str) -> None:
+        """A bug of ours while handling a message: logged and counted, never raised."""
+        self.parse_errors += 1
+        self.parse_failures.append(ParseFailure(self.clock(), topic, "internal_error", head))
+        LOGGER.exception("Unexpected error handling a message on %s", topic)
+        self.notifier.counters_changed()
+
+    def ingest(self, observation: Observation, now: float) -> None:
+        """Buffer one MQTT observation and re-evaluate the rules it can change."""
+        self.last_mqtt_observation_at = now
+        self._ingest(observation, now)
+
+    def ingest_rest(self, observations: list[Observation]) -> None:
+        """Observations from Frigate's API (fallback or catch-up), each rule once."""
+        now = self.clock()
+        affected: dict[str, Rule] = {}
+        for observation in observations:
+            self.buffer.add(observation)
+            for rule in self._rules_by_camera.get(observation.camera, ()):
+                if observation.label in rule.labels:
+                    affected[rule.rule_id] = rule
+        if observations:
+            self.last_observation_at = now
+        for rule in affected.values():
+            self._evaluate(rule, now)
+        self.notifier.counters_changed()
+
+    def set_frigate_online(self, online: bool, now: float) -> None:
+        """Frigate's own `available` topic."""
+        self.availability.frigate_online = online
+        self._check_availability(now)
+
+    def camera_availability_changed(self, camera: str, now: float) -> None:
+        """A camera's detection went down or came back: re-evaluate its rules."""
+        LOGGER.info(
+            "Camera '%s' is %s",
+            camera,
+            "unavailable" if camera in self.cameras.unavailable else "available again",
+        )
+        for rule in self._rules_by_camera.get(camera, ()):
+            self._evaluate(rule, now)
+        self.notifier.stats_changed_now()
+
+    def rest_reachable(self, _reachable: bool) -> None:
+        """The REST fallback reached (or lost) Frigate's API."""
+        self._check_availability(self.clock())
 
     @callback
     def _on_mqtt_connection(self, connected: bool) -> None:
@@ -258,30 +256,6 @@ class Engine:
         self._check_availability(now)
 
     # -- internals ---------------------------------------------------------------
-
-    def _note_message(self) -> float:
-        now = self.clock()
-        self.messages_received += 1
-        was_silent = not self.availability.is_available(now)
-        self.availability.note_message(now)
-        if was_silent:
-            self._arm_grace_timer()
-            self._check_availability(now)
-        self.notifier.counters_changed()
-        return now
-
-    def _record_failure(self, msg: ReceiveMessage, reason: str, now: float) -> None:
-        self.parse_errors += 1
-        self.parse_failures.append(ParseFailure(now, msg.topic, reason, _payload_head(msg.payload)))
-        LOGGER.debug("Ignored message on %s: %s", msg.topic, reason)
-
-    def _record_crash(self, msg: ReceiveMessage) -> None:
-        self.parse_errors += 1
-        self.parse_failures.append(
-            ParseFailure(self.clock(), msg.topic, "internal_error", _payload_head(msg.payload))
-        )
-        LOGGER.exception("Unexpected error handling a message on %s", msg.topic)
-        self.notifier.counters_changed()
 
     def _ingest(self, observation: Observation, now: float) -> None:
         self.buffer.add(observation)
@@ -296,7 +270,8 @@ class Engine:
         self.evaluations[rule.rule_id] = evaluation
         if evaluation.matched:
             self.last_matched[rule.rule_id] = now
-        self._schedule_rule_timer(rule.rule_id, evaluation.next_change_at)
+        if self._started:
+            self._timers.schedule(rule.rule_id, evaluation.next_change_at)
         try:
             self.outputs.apply(rule, previous, evaluation, now)
         except Exception:
@@ -307,38 +282,16 @@ class Engine:
         for rule in self.rules.values():
             self._evaluate(rule, now)
 
-    def _schedule_rule_timer(self, rule_id: str, at: float | None) -> None:
-        current = self._rule_timers.get(rule_id)
-        if current is not None:
-            if current[0] == at:
-                return
-            current[1]()
-            del self._rule_timers[rule_id]
-        if at is None or not self._started:
-            return
-        target = at + WINDOW_TICK
-
-        @callback
-        def fire(_now: Any) -> None:
-            self._rule_timers.pop(rule_id, None)
-            rule = self.rules.get(rule_id)
-            if rule is not None:
-                # Never evaluate before the edge: a timer firing a hair early would
-                # otherwise find the same candidate and re-arm itself in a loop.
-                self._evaluate(rule, max(self.clock(), target))
-
-        self._rule_timers[rule_id] = (
-            at,
-            async_call_later(self.hass, max(0.0, target - self.clock()), fire),
-        )
-
-    def _cancel_rule_timer(self, rule_id: str) -> None:
-        current = self._rule_timers.pop(rule_id, None)
-        if current is not None:
-            current[1]()
+    def _on_timer(self, rule_id: str, now: float) -> None:
+        rule = self.rules.get(rule_id)
+        if rule is not None:
+            self._evaluate(rule, now)
 
     def _check_availability(self, now: float) -> None:
-        available = self.availability.is_available(now)
+        self._update_paths(now)
+        available = self.availability.is_available(now) or bool(
+            self.rest is not None and self.rest.polling and self.rest.reachable
+        )
         if available == self._available:
             return
         self._available = available
@@ -353,6 +306,32 @@ class Engine:
         self.notifier.stats_changed_now()
         self._reevaluate_all()
 
+    def _update_paths(self, now: float) -> None:
+        """Poll Frigate's API while MQTT cannot hear it; catch up once it can again."""
+        heard = self.availability.mqtt_heard(now)
+        rest = self.rest
+        if rest is not None and self._started:
+            if not heard and not rest.polling:
+                since = self.last_mqtt_observation_at or now
+                rest.start(since)
+            elif heard and rest.polling:
+                since = self.last_mqtt_observation_at or now
+                self.hass.async_create_background_task(
+                    self._async_back_on_mqtt(rest, since), "frigate_rules catch-up"
+                )
+        polling = rest is not None and rest.polling
+        path = "mqtt" if heard else "rest" if polling and rest and rest.reachable else "none"
+        if path != self.ingest_path:
+            LOGGER.info("Frigate on prefix '%s' is now heard through: %s", self.prefix, path)
+            self.ingest_path = path
+            self.notifier.stats_changed_now()
+
+    async def _async_back_on_mqtt(self, rest: RestFallback, since: float) -> None:
+        await rest.async_stop()
+        added = await rest.async_catch_up(since)
+        LOGGER.debug("Catch-up after the MQTT outage added %d observations", added)
+        self._check_availability(self.clock())
+
     def _arm_grace_timer(self) -> None:
         if self._grace_unsub is not None:
             self._grace_unsub()
@@ -361,7 +340,7 @@ class Engine:
         if deadline is None or not self._started:
             return
         # One small extra so that `now > deadline` holds when the timer runs.
-        delay = max(0.0, deadline - self.clock()) + WINDOW_TICK
+        delay = max(0.0, deadline - self.clock()) + WINDOW_TICK  # so `now > deadline`
         self._grace_unsub = async_call_later(self.hass, delay, self._on_grace_timer)
 
     @callback

@@ -89,6 +89,15 @@ SENSORS: tuple[StatsSensorDescription, ...] = (
         value_fn=lambda data: data.engine.buffer.dropped,
     ),
     StatsSensorDescription(
+        key="ingest_path",
+        translation_key="ingest_path",
+        device_class=SensorDeviceClass.ENUM,
+        options=["mqtt", "rest", "none"],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.engine.ingest_path,
+        attrs_fn=lambda data: {"unavailable_cameras": sorted(data.engine.cameras.unavailable)},
+    ),
+    StatsSensorDescription(
         key="publisher_state",
         translation_key="publisher_state",
         device_class=SensorDeviceClass.ENUM,

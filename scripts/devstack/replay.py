@@ -60,7 +60,16 @@ def fixture_topics(path: Path) -> list[str]:
         return [json.loads(line)["topic"] for line in handle if line.strip()]
 
 
-def count_subscribed(path: Path) -> int:
+def matches(topic_filter: str, topic: str) -> bool:
+    """MQTT topic matching for the single-level wildcard `+` (all we subscribe with)."""
+    levels = topic.split("/")
+    wanted = topic_filter.split("/")
+    return len(levels) == len(wanted) and all(
+        w in ("+", t) for w, t in zip(wanted, levels, strict=True)
+    )
+
+
+def count_subscribed(path: Path, prefix: str = "frigate") -> int:
     """How many lines of a fixture go to a topic frigate_rules subscribes to."""
-    subscribed = {f"frigate/{suffix}" for suffix in SUBSCRIBED_SUFFIXES}
-    return sum(1 for topic in fixture_topics(path) if topic in subscribed)
+    filters = [f"{prefix}/{suffix}" for suffix in SUBSCRIBED_SUFFIXES]
+    return sum(1 for topic in fixture_topics(path) if any(matches(f, topic) for f in filters))

@@ -28,6 +28,7 @@ KEYS = (
     "messages_received",
     "parse_errors",
     "observations_dropped",
+    "ingest_path",
     "publisher_state",
 )
 GARBAGE_COUNT = 100

@@ -39,6 +39,17 @@ class Availability:
         last = self.last_message_at if self.last_message_at is not None else self.started_at
         return last + self.grace_seconds
 
+    def mqtt_heard(self, now: float) -> bool:
+        """Whether Frigate can be heard over MQTT: HA's client is up and not silent.
+
+        Unlike `is_available`, Frigate saying `offline` does not matter here: this is
+        about the path, which the REST fallback stands in for when it is down.
+        """
+        if not self.mqtt_connected:
+            return False
+        deadline = self.silence_deadline()
+        return deadline is None or now <= deadline
+
     def reason(self, now: float) -> str | None:
         """Which signal makes Frigate unavailable (for logs and diagnostics)."""
         if not self.mqtt_connected:
@@ -48,3 +59,60 @@ class Availability:
         if not self.is_available(now):
             return "no_messages"
         return None
+
+
+# Cameras remembered as down; a publisher on the broker inventing names cannot grow it.
+MAX_DOWN_CAMERAS = 1000
+DETECT_STATUS_DOWN = frozenset({"offline", "disabled"})
+DETECT_STATUS_UP = frozenset({"online"})
+
+
+class CameraAvailability:
+    """Which cameras cannot detect (DESIGN 4.11), from two Frigate topics.
+
+    `<prefix>/<camera>/status/detect` (Frigate 0.17+: online/offline/disabled) and
+    `<prefix>/<camera>/detect/state` (ON/OFF: a user turned detection off). A camera
+    is unavailable while either says so; one that never reported counts as available
+    (older Frigate). Only cameras that are down are remembered, at most
+    `MAX_DOWN_CAMERAS` (more are counted in `overflow`, and count as available).
+    """
+
+    __slots__ = ("_detect_off", "_status_down", "overflow", "unavailable")
+
+    def __init__(self) -> None:
+        self._status_down: set[str] = set()
+        self._detect_off: set[str] = set()
+        self.overflow = 0
+        # Recomputed on change only: read for every evaluation.
+        self.unavailable: frozenset[str] = frozenset()
+
+    def detect_status(self, camera: str, payload: str) -> bool | None:
+        """A `status/detect` payload; whether that changed anything, None if not understood."""
+        value = payload.strip().lower()
+        if value in DETECT_STATUS_DOWN:
+            return self._mark(self._status_down, camera, down=True)
+        if value in DETECT_STATUS_UP:
+            return self._mark(self._status_down, camera, down=False)
+        return None
+
+    def detect_state(self, camera: str, payload: str) -> bool | None:
+        """A `detect/state` payload (ON/OFF); whether that changed anything, None if not."""
+        value = payload.strip().upper()
+        if value == "OFF":
+            return self._mark(self._detect_off, camera, down=True)
+        if value == "ON":
+            return self._mark(self._detect_off, camera, down=False)
+        return None
+
+    def _mark(self, cameras: set[str], camera: str, *, down: bool) -> bool:
+        if down == (camera in cameras):
+            return False
+        if down:
+            if len(self._status_down) + len(self._detect_off) >= MAX_DOWN_CAMERAS:
+                self.overflow += 1
+                return False
+            cameras.add(camera)
+        else:
+            cameras.discard(camera)
+        self.unavailable = frozenset(self._status_down | self._detect_off)
+        return True

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import partial
 from operator import attrgetter
 
 from .model import Aggregation, Clause, Context, Evaluation, Kind, Observation, Reason, Rule
-from .verdict import conclude, gate, in_zones
+from .verdict import cameras_to_read, conclude, gate, in_zones
 
 ALARM_GATE = "alarm_gate"
 AVAILABILITY = "availability"
@@ -66,6 +67,9 @@ def evaluate_explained(
                 gated is None,
                 {
                     "frigate_available": context.frigate_available,
+                    "unavailable_cameras": sorted(
+                        c for c in rule.cameras if c in context.unavailable_cameras
+                    ),
                     "on_unavailable": rule.on_unavailable.value,
                 },
             )
@@ -73,6 +77,7 @@ def evaluate_explained(
     if gated is not None:
         return replace(gated, trace=_pad(trace))
 
+    cameras, down = cameras_to_read(rule, context)
     since = now - rule.within_seconds
     given = sorted(observations, key=_OBSERVED_AT)
     too_old = sum(1 for o in given if o.observed_at < since)
@@ -101,7 +106,7 @@ def evaluate_explained(
 
     stages = (
         (LABELS, _label_stage),
-        (CAMERAS, _camera_stage),
+        (CAMERAS, partial(_camera_stage, cameras=cameras, down=down)),
         (ZONES, _zone_stage),
         (STATIONARY, _stationary_stage),
     )
@@ -112,7 +117,7 @@ def evaluate_explained(
         details["kept"] = len(kept)
         trace.append(Clause(name, bool(kept), details))
 
-    windows: dict[str, list[Observation]] = {camera: [] for camera in rule.cameras}
+    windows: dict[str, list[Observation]] = {camera: [] for camera in cameras}
     for obs in kept:
         windows[obs.camera].append(obs)
     result = conclude(rule, windows.items())
@@ -140,6 +145,7 @@ def evaluate_explained(
         candidates=result.candidates,
         next_change_at=result.next_change_at,
         trace=_pad(trace),
+        unavailable_cameras=down,
     )
 
 
@@ -157,10 +163,16 @@ def _label_stage(
 
 
 def _camera_stage(
-    rule: Rule, kept: list[Observation]
+    rule: Rule, kept: list[Observation], *, cameras: tuple[str, ...], down: tuple[str, ...]
 ) -> tuple[list[Observation], dict[str, object]]:
-    out = [o for o in kept if o.camera in rule.cameras]
-    return out, {"cameras": list(rule.cameras), "seen": sorted({o.camera for o in kept})}
+    out = [o for o in kept if o.camera in cameras]
+    details: dict[str, object] = {
+        "cameras": list(rule.cameras),
+        "seen": sorted({o.camera for o in kept}),
+    }
+    if down:
+        details["unavailable"] = list(down)
+    return out, details
 
 
 def _zone_stage(rule: Rule, kept: list[Observation]) -> tuple[list[Observation], dict[str, object]]:

@@ -59,6 +59,7 @@ class Reason(StrEnum):
     BELOW_THRESHOLD = "below_threshold"
     ALARM_STATE = "alarm_state"
     FRIGATE_UNAVAILABLE = "frigate_unavailable"
+    CAMERA_UNAVAILABLE = "camera_unavailable"
 
 
 @dataclass(slots=True)
@@ -119,6 +120,8 @@ class Context:
 
     frigate_available: bool = True
     alarm_state: str | None = None
+    # Cameras whose detection is down (DESIGN 4.11); any others count as available.
+    unavailable_cameras: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -157,6 +160,8 @@ class Evaluation:
     candidates: int = 0
     next_change_at: float | None = None
     trace: tuple[Clause, ...] = ()
+    # The rule's cameras that were unavailable (left out, or all of them: the reason).
+    unavailable_cameras: tuple[str, ...] = ()
 
     @property
     def matching_cameras(self) -> frozenset[str]:

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from .buffer import DetectionBuffer
 from .explain import CLAUSES, deciding_clause, evaluate_explained
 from .model import Context, Evaluation, Observation, Rule
-from .verdict import aggregate, conclude, gate, percentile_rank, windows_of
+from .verdict import aggregate, cameras_to_read, conclude, gate, percentile_rank, windows_of
 
 __all__ = [
     "CLAUSES",
@@ -65,7 +65,12 @@ def evaluate(
         return gated
     since = now - rule.within_seconds
     window = buffer.window
-    return conclude(rule, [(camera, window(camera, since, now)) for camera in rule.cameras])
+    if not context.unavailable_cameras:
+        return conclude(rule, [(camera, window(camera, since, now)) for camera in rule.cameras])
+    cameras, down = cameras_to_read(rule, context)
+    result = conclude(rule, [(camera, window(camera, since, now)) for camera in cameras])
+    result.unavailable_cameras = down
+    return result
 
 
 def evaluate_observations(
@@ -88,4 +93,7 @@ def evaluate_observations(
     gated = gate(rule, context)
     if gated is not None:
         return gated
-    return conclude(rule, windows_of(rule, observations, now).items())
+    cameras, down = cameras_to_read(rule, context)
+    result = conclude(rule, windows_of(rule, observations, now, cameras).items())
+    result.unavailable_cameras = down
+    return result

@@ -15,7 +15,18 @@ REVIEWS = "reviews"
 AVAILABLE = "available"
 STATS = "stats"
 TRACKED_OBJECT_UPDATE = "tracked_object_update"
-SUBSCRIBED = (EVENTS, REVIEWS, AVAILABLE, STATS, TRACKED_OBJECT_UPDATE)
+# Per camera (DESIGN 4.11): `+` is the camera name.
+DETECT_STATUS = "+/status/detect"
+DETECT_STATE = "+/detect/state"
+SUBSCRIBED = (
+    EVENTS,
+    REVIEWS,
+    AVAILABLE,
+    STATS,
+    TRACKED_OBJECT_UPDATE,
+    DETECT_STATUS,
+    DETECT_STATE,
+)
 
 _UNSAFE_SEGMENT = re.compile(r"[^\w-]+")
 _WILDCARDS_OR_NUL = re.compile(r"[+#\x00]")
@@ -41,6 +52,13 @@ def is_valid_topic_base(topic: str) -> bool:
 def input_topic(prefix: str, name: str) -> str:
     """A Frigate topic under the configured prefix."""
     return f"{prefix}/{name}"
+
+
+def camera_of(prefix: str, topic: str) -> str | None:
+    """The camera in `<prefix>/<camera>/status/detect` or `<prefix>/<camera>/detect/state`."""
+    rest = topic.removeprefix(f"{prefix}/")
+    camera, _, _ = rest.partition("/")
+    return camera or None
 
 
 def subscribed_topics(prefix: str) -> list[str]:

@@ -30,7 +30,11 @@ _OBSERVED_AT = attrgetter("observed_at")
 
 
 def gate(rule: Rule, context: Context) -> Evaluation | None:
-    """The outcome when the alarm gate or the availability policy decides alone, else None."""
+    """The outcome when the alarm gate or the availability policy decides alone, else None.
+
+    Availability: Frigate itself, then the rule's cameras (DESIGN 4.11): when every one
+    of them is unavailable the policy decides too, with reason `camera_unavailable`.
+    """
     if rule.alarm_entity is not None and context.alarm_state not in rule.alarm_states:
         return Evaluation(matched=False, reason=Reason.ALARM_STATE)
     if not context.frigate_available:
@@ -38,7 +42,23 @@ def gate(rule: Rule, context: Context) -> Evaluation | None:
             matched=rule.on_unavailable is OnUnavailable.TREAT_AS_MATCH,
             reason=Reason.FRIGATE_UNAVAILABLE,
         )
+    down = context.unavailable_cameras
+    if down and all(camera in down for camera in rule.cameras):
+        return Evaluation(
+            matched=rule.on_unavailable is OnUnavailable.TREAT_AS_MATCH,
+            reason=Reason.CAMERA_UNAVAILABLE,
+            unavailable_cameras=tuple(dict.fromkeys(rule.cameras)),
+        )
     return None
+
+
+def cameras_to_read(rule: Rule, context: Context) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The rule's cameras to evaluate, and those left out because they are unavailable."""
+    down = context.unavailable_cameras
+    if not down:
+        return rule.cameras, ()
+    cameras = tuple(camera for camera in rule.cameras if camera not in down)
+    return cameras, tuple(dict.fromkeys(c for c in rule.cameras if c in down))
 
 
 def aggregate(
@@ -117,11 +137,11 @@ def conclude(rule: Rule, windows: Iterable[tuple[str, list[Observation]]]) -> Ev
 
 
 def windows_of(
-    rule: Rule, observations: Iterable[Observation], now: float
+    rule: Rule, observations: Iterable[Observation], now: float, cameras: Iterable[str]
 ) -> dict[str, list[Observation]]:
-    """Given observations in the window, by camera of the rule, as `DetectionBuffer.window`."""
+    """Given observations in the window, by camera of `cameras`, as `DetectionBuffer.window`."""
     since = now - rule.within_seconds
-    windows: dict[str, list[Observation]] = {camera: [] for camera in rule.cameras}
+    windows: dict[str, list[Observation]] = {camera: [] for camera in cameras}
     for obs in sorted(observations, key=_OBSERVED_AT):
         if since <= obs.observed_at <= now:
             window = windows.get(obs.camera)
