@@ -151,6 +151,7 @@ class RestFallback:
         self.reachable: bool | None = None
         self.failures = 0
         self.polls = 0
+        self.catch_ups = 0
         self.observations = 0
         self.last_error: str | None = None
 
@@ -190,6 +191,7 @@ class RestFallback:
             return 0
         observations = self._ended(rows, since)
         self._deliver(observations)
+        self.catch_ups += 1
         return len(observations)
 
     # -- polling -------------------------------------------------------------------------
@@ -283,6 +285,7 @@ class RestFallback:
             "reachable": self.reachable,
             "poll_seconds": self.poll_seconds,
             "polls": self.polls,
+            "catch_ups": self.catch_ups,
             "observations": self.observations,
             "consecutive_failures": self.failures,
             "last_error": self.last_error,
