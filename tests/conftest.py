@@ -166,19 +166,27 @@ async def replay(
     name: str,
     freezer: FrozenDateTimeFactory | None = None,
     on_line: Callable[[float, dict[str, Any]], None] | None = None,
+    max_step: float | None = None,
 ) -> float:
     """Fire a fixture's lines as a broker delivers them live; the seconds it spanned.
 
     With `freezer`, HA's clock moves by each line's recorded delay first (timers due
-    in between run); `on_line(elapsed, line)` is called after each line is handled.
+    in between run; with `max_step`, in steps no longer than that, so a timer runs
+    close to its due time); `on_line(elapsed, line)` is called after each line.
     A broker forwards live messages to existing subscribers with retain=0, whatever
     flag the publisher set (the flag only marks stored messages).
     """
     elapsed = 0.0
     for line in fixture_lines(name):
         if line["delay_ms"] and freezer is not None:
-            await advance(hass, freezer, line["delay_ms"] / 1000)
-            elapsed += line["delay_ms"] / 1000
+            delay = line["delay_ms"] / 1000
+            step = max_step or delay
+            moved = 0.0
+            while moved < delay:
+                chunk = min(step, delay - moved)
+                await advance(hass, freezer, chunk)
+                moved += chunk
+            elapsed += delay
         async_fire_mqtt_message(hass, line["topic"], wire_payload(line))
         await hass.async_block_till_done(wait_background_tasks=True)
         if on_line is not None:

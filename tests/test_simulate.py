@@ -26,6 +26,8 @@ CLAUSES = [
     "cameras",
     "zones",
     "stationary",
+    "recognition",
+    "dwell",
     "aggregation",
     "threshold",
 ]

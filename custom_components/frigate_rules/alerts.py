@@ -9,12 +9,14 @@ entry in hass.data), so a reload neither re-alerts nor forgets a cooldown.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, EVENT_ALERT, LOGGER
@@ -48,6 +50,34 @@ def alarm_state(hass: HomeAssistant, entity_id: str | None) -> str | None:
         return None
     state = hass.states.get(entity_id)
     return None if state is None else state.state
+
+
+class AlarmWatch:
+    """Tells which alarm panel changed state, for the rules gated on it."""
+
+    def __init__(self, hass: HomeAssistant, on_change: Callable[[str], None]) -> None:
+        self._hass = hass
+        self._on_change = on_change
+        self._unsub: CALLBACK_TYPE | None = None
+
+    @callback
+    def track(self, entity_ids: Iterable[str]) -> None:
+        """Watch exactly these panels (the rules' `alarm_entity`s)."""
+        self.stop()
+        entities = sorted(set(entity_ids))
+        if entities:
+            self._unsub = async_track_state_change_event(self._hass, entities, self._changed)
+
+    @callback
+    def stop(self) -> None:
+        """Watch nothing."""
+        if self._unsub is not None:
+            self._unsub()
+            self._unsub = None
+
+    @callback
+    def _changed(self, event: Event[EventStateChangedData]) -> None:
+        self._on_change(event.data["entity_id"])
 
 
 def forget_entry(hass: HomeAssistant, entry_id: str) -> None:
@@ -152,7 +182,8 @@ class AlertManager:
             "zones": list(observation.zones) if observation else [],
             "label": observation.label if observation else None,
             "event_id": event_id,
-            "sub_label": observation.sub_label if observation else None,
+            "sub_label": (evaluation.sub_label if camera == evaluation.camera else None)
+            or (observation.sub_label if observation else None),
             "confidence_pct": round(aggregate.confidence_pct, 1) if aggregate else None,
             "aggregation": rule.aggregation.value,
             "within_seconds": rule.within_seconds,

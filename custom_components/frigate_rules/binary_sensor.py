@@ -122,6 +122,8 @@ class RuleBinarySensor(NotifiedEntity, BinarySensorEntity):
             "detections": evaluation.candidates if evaluation else 0,
             "reason": str(evaluation.reason) if evaluation else None,
             "unavailable_cameras": list(evaluation.unavailable_cameras) if evaluation else [],
+            "sub_label": evaluation.sub_label if evaluation else None,
+            "awaiting_until": _iso(evaluation.awaiting_until) if evaluation else None,
             "last_matched": datetime.fromtimestamp(last, UTC).isoformat() if last else None,
         }
 
@@ -153,6 +155,10 @@ class RuleBinarySensor(NotifiedEntity, BinarySensorEntity):
         if self._pending_write is not None:
             self._pending_write.cancel()
             self._pending_write = None
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat()
 
 
 def _round(value: float | None) -> float | None:

@@ -18,17 +18,17 @@ from datetime import timedelta
 from typing import Any
 
 from homeassistant.components import mqtt
-from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import (
     async_call_later,
-    async_track_state_change_event,
     async_track_time_interval,
 )
 
-from .alerts import alarm_state
+from .alerts import AlarmWatch, alarm_state
 from .const import (
     CONF_AVAILABILITY_GRACE_SECONDS,
     CONF_MAX_OBSERVATIONS,
+    CONF_MIN_RECOGNITION_PCT,
     CONF_RETENTION_SECONDS,
     DIAG_PARSE_FAILURES,
     LOGGER,
@@ -38,7 +38,9 @@ from .core.availability import Availability, CameraAvailability
 from .core.buffer import DetectionBuffer
 from .core.clock import MonotonicWallClock
 from .core.frigate_api import ClockSkew
-from .core.model import Context, Evaluation, Observation, Rule
+from .core.model import Context, Evaluation, Observation, Rule, SubLabelMode
+from .core.objects import ObjectMemory
+from .core.recognition import Recognition
 from .core.rules import evaluate
 from .fanout import RuleOutputs
 from .inputs import MqttInput, ParseFailure
@@ -77,6 +79,9 @@ class Engine:
         )
         # Per camera (DESIGN 4.11), and Frigate's clock against ours (for the fallback).
         self.cameras = CameraAvailability()
+        # Who each object is and where it stays (DESIGN 4.8).
+        self.objects = ObjectMemory(float(merged[CONF_MIN_RECOGNITION_PCT]))
+        self.updates_ignored = 0
         self.skew = ClockSkew()
         self.rest = rest
         self.ingest_path = "mqtt"
@@ -92,7 +97,7 @@ class Engine:
         self._timers = RuleTimers(hass, self.clock, self._on_timer)
         self._input = MqttInput(hass, self)
         self._unsubs: list[CALLBACK_TYPE] = []
-        self._alarm_unsub: CALLBACK_TYPE | None = None
+        self._alarm = AlarmWatch(hass, self._on_alarm_state)
         self._grace_unsub: CALLBACK_TYPE | None = None
         self._available = True
         self._started = False
@@ -131,11 +136,10 @@ class Engine:
             unsub()
         self._unsubs.clear()
         self._timers.cancel_all()
-        for attr in ("_alarm_unsub", "_grace_unsub"):
-            cancel = getattr(self, attr)
-            if cancel is not None:
-                cancel()
-                setattr(self, attr, None)
+        self._alarm.stop()
+        if self._grace_unsub is not None:
+            self._grace_unsub()
+            self._grace_unsub = None
 
     # -- rules -------------------------------------------------------------------
 
@@ -156,7 +160,7 @@ class Engine:
         self._rules_by_camera = {camera: tuple(items) for camera, items in by_camera.items()}
         longest = max((rule.within_seconds for rule in new.values()), default=0.0)
         self.buffer.retention_seconds = max(self.retention_seconds, longest)
-        self._track_alarm_entities()
+        self._alarm.track(r.alarm_entity for r in new.values() if r.alarm_entity)
         if self._started:
             now = self.clock()
             for rule in changed:
@@ -171,7 +175,13 @@ class Engine:
             frigate_available=self._available,
             alarm_state=alarm_state(self.hass, rule.alarm_entity),
             unavailable_cameras=self.cameras.unavailable,
+            objects=self.objects,
         )
+
+    def sub_label_of(self, observation: Observation) -> str | None:
+        """The name an observation's object is recognized as (the first, if several)."""
+        names = self.objects.names(observation.event_id)
+        return min(names) if names else observation.sub_label
 
     @property
     def frigate_available(self) -> bool:
@@ -216,6 +226,7 @@ class Engine:
         affected: dict[str, Rule] = {}
         for observation in observations:
             self.buffer.add(observation)
+            self.objects.observe(observation)
             for rule in self._rules_by_camera.get(observation.camera, ()):
                 if observation.label in rule.labels:
                     affected[rule.rule_id] = rule
@@ -224,6 +235,19 @@ class Engine:
         for rule in affected.values():
             self._evaluate(rule, now)
         self.notifier.counters_changed()
+
+    def recognition(self, recognition: Recognition, now: float) -> None:
+        """Frigate named an object: rules on who it is are evaluated again."""
+        self.objects.recognition(recognition.event_id, recognition.name, recognition.score_pct)
+        cameras = (recognition.camera,) if recognition.camera else tuple(self._rules_by_camera)
+        affected = {
+            rule.rule_id: rule
+            for camera in cameras
+            for rule in self._rules_by_camera.get(camera, ())
+            if rule.sub_label_mode is not SubLabelMode.ANY
+        }
+        for rule in affected.values():
+            self._evaluate(rule, now)
 
     def set_frigate_online(self, online: bool, now: float) -> None:
         """Frigate's own `available` topic."""
@@ -259,6 +283,7 @@ class Engine:
 
     def _ingest(self, observation: Observation, now: float) -> None:
         self.buffer.add(observation)
+        self.objects.observe(observation)
         self.last_observation_at = now
         for rule in self._rules_by_camera.get(observation.camera, ()):
             if observation.label in rule.labels:
@@ -266,6 +291,8 @@ class Engine:
 
     def _evaluate(self, rule: Rule, now: float) -> None:
         evaluation = evaluate(rule, self.buffer, now, self.context_for(rule))
+        if evaluation.observation is not None and evaluation.sub_label is None:
+            evaluation.sub_label = self.sub_label_of(evaluation.observation)
         previous = self.evaluations.get(rule.rule_id)
         self.evaluations[rule.rule_id] = evaluation
         if evaluation.matched:
@@ -354,19 +381,8 @@ class Engine:
         # Silent now: nothing to time until the next message re-arms the timer.
         self._check_availability(now)
 
-    def _track_alarm_entities(self) -> None:
-        if self._alarm_unsub is not None:
-            self._alarm_unsub()
-            self._alarm_unsub = None
-        entities = sorted({r.alarm_entity for r in self.rules.values() if r.alarm_entity})
-        if entities:
-            self._alarm_unsub = async_track_state_change_event(
-                self.hass, entities, self._on_alarm_state
-            )
-
     @callback
-    def _on_alarm_state(self, event: Event[EventStateChangedData]) -> None:
-        entity_id = event.data["entity_id"]
+    def _on_alarm_state(self, entity_id: str) -> None:
         now = self.clock()
         for rule in tuple(self.rules.values()):
             if rule.alarm_entity == entity_id:
@@ -374,5 +390,7 @@ class Engine:
 
     @callback
     def _prune(self, _now: Any) -> None:
-        self.buffer.prune(self.clock())
+        now = self.clock()
+        self.buffer.prune(now)
+        self.objects.prune(now - self.buffer.retention_seconds)
         self.notifier.counters_changed()

@@ -19,6 +19,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 
 from .core import topics
 from .core.frigate import Rejected, parse_available, parse_event, parse_review
+from .core.recognition import Unnamed, parse_tracked_object_update
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -63,7 +64,7 @@ class MqttInput:
             topics.REVIEWS: self._on_review,
             topics.AVAILABLE: self._on_available,
             topics.STATS: self._on_sign_of_life,
-            topics.TRACKED_OBJECT_UPDATE: self._on_sign_of_life,
+            topics.TRACKED_OBJECT_UPDATE: self._on_tracked_object_update,
             topics.DETECT_STATUS: self._on_detect_status,
             topics.DETECT_STATE: self._on_detect_state,
         }
@@ -124,11 +125,27 @@ class MqttInput:
 
     @callback
     def _on_sign_of_life(self, msg: ReceiveMessage) -> None:
-        """Stats and tracked-object updates only prove that Frigate is alive."""
+        """Stats only prove that Frigate is alive."""
         try:
             self.engine.note_message()
         except Exception:
             self.engine.record_crash(msg.topic, payload_head(msg.payload))
+
+    @callback
+    def _on_tracked_object_update(self, msg: ReceiveMessage) -> None:
+        """Who Frigate thinks an object is (face, plate, classification)."""
+        engine = self.engine
+        try:
+            now = engine.note_message()
+            result = parse_tracked_object_update(msg.payload)
+            if isinstance(result, Rejected):
+                engine.record_failure(msg.topic, result.reason, payload_head(msg.payload), now)
+            elif isinstance(result, Unnamed):
+                engine.updates_ignored += 1
+            else:
+                engine.recognition(result, now)
+        except Exception:
+            engine.record_crash(msg.topic, payload_head(msg.payload))
 
     @callback
     def _on_detect_status(self, msg: ReceiveMessage) -> None:

@@ -43,6 +43,8 @@ CLAUSES = [
     "cameras",
     "zones",
     "stationary",
+    "recognition",
+    "dwell",
     "aggregation",
     "threshold",
 ]

@@ -16,7 +16,9 @@ from functools import partial
 from operator import attrgetter
 
 from .model import Aggregation, Clause, Context, Evaluation, Kind, Observation, Reason, Rule
+from .objects import ObjectMemory
 from .verdict import cameras_to_read, conclude, gate, in_zones
+from .who import ObjectJudgement, judge_objects, memory_of
 
 ALARM_GATE = "alarm_gate"
 AVAILABILITY = "availability"
@@ -25,6 +27,8 @@ LABELS = "labels"
 CAMERAS = "cameras"
 ZONES = "zones"
 STATIONARY = "stationary"
+RECOGNITION = "recognition"
+DWELL = "dwell"
 AGGREGATION = "aggregation"
 THRESHOLD = "threshold"
 CLAUSES = (
@@ -35,6 +39,8 @@ CLAUSES = (
     CAMERAS,
     ZONES,
     STATIONARY,
+    RECOGNITION,
+    DWELL,
     AGGREGATION,
     THRESHOLD,
 )
@@ -117,10 +123,29 @@ def evaluate_explained(
         details["kept"] = len(kept)
         trace.append(Clause(name, bool(kept), details))
 
+    judgement = ObjectJudgement()
+    if kept:
+        objects = context.objects or memory_of(given)
+        for name, ask_recognition in ((RECOGNITION, True), (DWELL, False)):
+            if not kept:
+                break
+            before = kept
+            kept = judge_objects(
+                rule,
+                kept,
+                now,
+                objects,
+                judgement,
+                recognition=ask_recognition,
+                dwell=not ask_recognition,
+            )
+            details = _object_details(rule, before, kept, objects, now, judgement, name)
+            trace.append(Clause(name, bool(kept), details))
+
     windows: dict[str, list[Observation]] = {camera: [] for camera in cameras}
     for obs in kept:
         windows[obs.camera].append(obs)
-    result = conclude(rule, windows.items())
+    result = conclude(rule, windows.items(), now, judgement=judgement)
     if kept:
         trace.append(Clause(AGGREGATION, True, _aggregation_details(rule, result)))
         trace.append(
@@ -146,6 +171,7 @@ def evaluate_explained(
         next_change_at=result.next_change_at,
         trace=_pad(trace),
         unavailable_cameras=down,
+        awaiting_until=result.awaiting_until,
     )
 
 
@@ -195,6 +221,44 @@ def _stationary_stage(
         "stationary": sum(1 for o in kept if o.stationary),
     }
     return out, details
+
+
+def _object_details(
+    rule: Rule,
+    before: list[Observation],
+    kept: list[Observation],
+    objects: ObjectMemory,
+    now: float,
+    judgement: ObjectJudgement,
+    clause: str,
+) -> dict[str, object]:
+    """Per object (event id): what it is known as, or how long it has stayed."""
+    ids = list(dict.fromkeys(o.event_id for o in before))
+    kept_ids = {o.event_id for o in kept}
+    if clause == RECOGNITION:
+        details: dict[str, object] = {
+            "sub_label_mode": rule.sub_label_mode.value,
+            "known_sub_labels": list(rule.known_sub_labels),
+            "recognition_wait_seconds": rule.recognition_wait_seconds,
+            "objects": {i: sorted(objects.names(i)) for i in ids},
+            "counted": sorted(kept_ids),
+            "waiting": judgement.waiting,
+        }
+        if judgement.awaiting_until is not None:
+            details["awaiting_until"] = judgement.awaiting_until
+    else:
+        details = {
+            "min_dwell_seconds": rule.min_dwell_seconds,
+            "in_zones_for": {
+                i: None
+                if (since := objects.in_zones_since(i, rule.zones, rule.zone_match, now)) is None
+                else round(now - since, 3)
+                for i in ids
+            },
+            "counted": sorted(kept_ids),
+        }
+    details["kept"] = len(kept)
+    return details
 
 
 def _aggregation_details(rule: Rule, result: Evaluation) -> dict[str, object]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .objects import ObjectMemory
 
 
 class Kind(StrEnum):
@@ -44,6 +48,14 @@ class OnUnavailable(StrEnum):
     TREAT_AS_MATCH = "treat_as_match"
 
 
+class SubLabelMode(StrEnum):
+    """Which objects a rule counts by what Frigate recognized them as (DESIGN 4.8)."""
+
+    ANY = "any"
+    UNKNOWN_ONLY = "unknown_only"
+    KNOWN_ONLY = "known_only"
+
+
 class Action(StrEnum):
     """What an activating rule does besides firing its alert event."""
 
@@ -60,6 +72,9 @@ class Reason(StrEnum):
     ALARM_STATE = "alarm_state"
     FRIGATE_UNAVAILABLE = "frigate_unavailable"
     CAMERA_UNAVAILABLE = "camera_unavailable"
+    AWAITING_RECOGNITION = "awaiting_recognition"
+    # A sequence (DESIGN 4.9) saw candidates, but they do not complete its chain.
+    INCOMPLETE_SEQUENCE = "incomplete_sequence"
 
 
 @dataclass(slots=True)
@@ -112,6 +127,16 @@ class Rule:
     alarm_states: tuple[str, ...] = ()
     cooldown_seconds: float = 300.0
     action: Action = Action.NOTIFY
+    # Who (DESIGN 4.8): recognized or unknown objects, and loitering.
+    sub_label_mode: SubLabelMode = SubLabelMode.ANY
+    known_sub_labels: tuple[str, ...] = ()
+    recognition_wait_seconds: float = 0.0
+    min_dwell_seconds: float = 0.0
+
+    @property
+    def judges_objects(self) -> bool:
+        """Whether candidates are kept or dropped per object (who it is, how long it stays)."""
+        return self.sub_label_mode is not SubLabelMode.ANY or self.min_dwell_seconds > 0
 
 
 @dataclass(slots=True, frozen=True)
@@ -122,6 +147,8 @@ class Context:
     alarm_state: str | None = None
     # Cameras whose detection is down (DESIGN 4.11); any others count as available.
     unavailable_cameras: frozenset[str] = frozenset()
+    # Who each object is and where it stays (DESIGN 4.8); None: nothing known.
+    objects: ObjectMemory | None = None
 
 
 @dataclass(slots=True)
@@ -162,8 +189,56 @@ class Evaluation:
     trace: tuple[Clause, ...] = ()
     # The rule's cameras that were unavailable (left out, or all of them: the reason).
     unavailable_cameras: tuple[str, ...] = ()
+    # The name the best camera's object is recognized as, and, while a possible match
+    # waits for Frigate to recognize someone, until when (DESIGN 4.8).
+    sub_label: str | None = None
+    awaiting_until: float | None = None
+    # A matching sequence's chain, one link per step in order (DESIGN 4.9).
+    chain: tuple[ChainLink, ...] = ()
 
     @property
     def matching_cameras(self) -> frozenset[str]:
         """Cameras whose aggregate reached the threshold (alerts are per camera)."""
         return frozenset(c for c, agg in self.per_camera.items() if agg.matched)
+
+
+@dataclass(slots=True, frozen=True)
+class SequenceStep:
+    """Where a sequence's object must be seen at one step: a camera, in a zone if any."""
+
+    cameras: tuple[str, ...]
+    zones: tuple[str, ...] = ()
+
+
+@dataclass(slots=True, frozen=True)
+class Sequence:
+    """A user's sequence (one config subentry, DESIGN 4.9): steps seen in time order."""
+
+    sequence_id: str
+    name: str
+    steps: tuple[SequenceStep, ...]
+    labels: tuple[str, ...] = ("person",)
+    within_seconds: float = 30.0
+    min_confidence_pct: float = 80.0
+    on_unavailable: OnUnavailable = OnUnavailable.TREAT_AS_NO_MATCH
+    include_stationary: bool = False
+    alarm_entity: str | None = None
+    alarm_states: tuple[str, ...] = ()
+    cooldown_seconds: float = 300.0
+    action: Action = Action.NOTIFY
+
+    @property
+    def cameras(self) -> tuple[str, ...]:
+        """Every step's cameras, each once, in step order: what the sequence watches."""
+        return tuple(dict.fromkeys(c for step in self.steps for c in step.cameras))
+
+
+@dataclass(slots=True, frozen=True)
+class ChainLink:
+    """The observation that served one step of a matching sequence (attribute `chain`)."""
+
+    camera: str
+    zones: tuple[str, ...]
+    event_id: str
+    observed_at: float
+    confidence_pct: float

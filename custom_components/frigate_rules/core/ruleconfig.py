@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
-from .model import Action, Aggregation, OnUnavailable, Rule, ZoneMatch
+from .model import Action, Aggregation, OnUnavailable, Rule, SubLabelMode, ZoneMatch
 
 RULE_DEFAULTS: dict[str, Any] = {
     "labels": ["person"],
@@ -29,8 +29,12 @@ RULE_DEFAULTS: dict[str, Any] = {
     "alarm_states": [],
     "cooldown_seconds": 300,
     "action": Action.NOTIFY.value,
+    "sub_label_mode": SubLabelMode.ANY.value,
+    "known_sub_labels": [],
+    "recognition_wait_seconds": 0,
+    "min_dwell_seconds": 0,
 }
-"""Defaults of the optional fields (DESIGN 4.2); `name` and `cameras` have none."""
+"""Defaults of the optional fields (DESIGN 4.2, 4.8); `name` and `cameras` have none."""
 
 # Inclusive (low, high) of each numeric field.
 RANGES: dict[str, tuple[float, float]] = {
@@ -38,6 +42,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "min_confidence_pct": (0, 100),
     "percentile": (1, 100),
     "cooldown_seconds": (0, 86400),
+    "recognition_wait_seconds": (0, 30),
+    "min_dwell_seconds": (0, 3600),
 }
 
 # States an `alarm_control_panel` entity can have. Kept here (core/ cannot import
@@ -128,6 +134,10 @@ def rule_to_mapping(rule: Rule) -> dict[str, Any]:
         "alarm_states": list(rule.alarm_states),
         "cooldown_seconds": rule.cooldown_seconds,
         "action": rule.action.value,
+        "sub_label_mode": rule.sub_label_mode.value,
+        "known_sub_labels": list(rule.known_sub_labels),
+        "recognition_wait_seconds": rule.recognition_wait_seconds,
+        "min_dwell_seconds": rule.min_dwell_seconds,
     }
 
 
@@ -255,4 +265,8 @@ _PARSERS: dict[str, _Parser] = {
     "alarm_states": _alarm_states,
     "cooldown_seconds": _number,
     "action": _choice(Action),
+    "sub_label_mode": _choice(SubLabelMode),
+    "known_sub_labels": _names,
+    "recognition_wait_seconds": _number,
+    "min_dwell_seconds": _number,
 }

@@ -26,6 +26,7 @@ from .buffer import DetectionBuffer
 from .explain import CLAUSES, deciding_clause, evaluate_explained
 from .model import Context, Evaluation, Observation, Rule
 from .verdict import aggregate, cameras_to_read, conclude, gate, percentile_rank, windows_of
+from .who import memory_of
 
 __all__ = [
     "CLAUSES",
@@ -65,10 +66,15 @@ def evaluate(
         return gated
     since = now - rule.within_seconds
     window = buffer.window
-    if not context.unavailable_cameras:
+    if not context.unavailable_cameras and not rule.judges_objects:
         return conclude(rule, [(camera, window(camera, since, now)) for camera in rule.cameras])
     cameras, down = cameras_to_read(rule, context)
-    result = conclude(rule, [(camera, window(camera, since, now)) for camera in cameras])
+    objects = context.objects
+    if objects is None and rule.judges_objects:
+        objects = memory_of(o for c in dict.fromkeys(rule.cameras) for o in window(c))
+    result = conclude(
+        rule, [(camera, window(camera, since, now)) for camera in cameras], now, objects
+    )
     result.unavailable_cameras = down
     return result
 
@@ -93,7 +99,11 @@ def evaluate_observations(
     gated = gate(rule, context)
     if gated is not None:
         return gated
+    given = list(observations)
     cameras, down = cameras_to_read(rule, context)
-    result = conclude(rule, windows_of(rule, observations, now, cameras).items())
+    objects = context.objects
+    if objects is None and rule.judges_objects:
+        objects = memory_of(given)
+    result = conclude(rule, windows_of(rule, given, now, cameras).items(), now, objects)
     result.unavailable_cameras = down
     return result

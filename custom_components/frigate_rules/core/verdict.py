@@ -24,6 +24,8 @@ from .model import (
     Rule,
     ZoneMatch,
 )
+from .objects import ObjectMemory
+from .who import ObjectJudgement, judge_objects
 
 _CONFIDENCE = attrgetter("confidence_pct")
 _OBSERVED_AT = attrgetter("observed_at")
@@ -91,12 +93,24 @@ def percentile_rank(count: int, percentile: int) -> int:
     return max(1, min(count, -(-(percentile * count) // 100)))
 
 
-def conclude(rule: Rule, windows: Iterable[tuple[str, list[Observation]]]) -> Evaluation:
+def conclude(
+    rule: Rule,
+    windows: Iterable[tuple[str, list[Observation]]],
+    now: float = 0.0,
+    objects: ObjectMemory | None = None,
+    judgement: ObjectJudgement | None = None,
+) -> Evaluation:
     """Filter, fold and judge each camera's window.
 
     `windows` holds, per camera of the rule, its observations of any label with
     `now - within_seconds <= observed_at <= now`, in time order (ties as they arrived).
+    With `objects`, a rule that judges objects (DESIGN 4.8) keeps only the candidates
+    of objects that count; `judgement` collects what that found (the explain path
+    passes the one it filled itself, and no `objects`).
     """
+    judging = objects is not None and rule.judges_objects
+    if judgement is None:
+        judgement = ObjectJudgement()
     threshold = rule.min_confidence_pct
     aggregation = rule.aggregation
     percentile = rule.percentile
@@ -108,6 +122,9 @@ def conclude(rule: Rule, windows: Iterable[tuple[str, list[Observation]]]) -> Ev
         if not observations or camera in per_camera:
             continue
         found = candidates(rule, observations)
+        if judging:
+            assert objects is not None
+            found = judge_objects(rule, found, now, objects, judgement)
         if not found:
             continue
         obs = aggregate(found, aggregation, percentile)
@@ -123,17 +140,24 @@ def conclude(rule: Rule, windows: Iterable[tuple[str, list[Observation]]]) -> Ev
         ):
             best = agg
     if best is None:
-        return Evaluation(matched=False, reason=Reason.NO_DETECTIONS)
-    return Evaluation(
-        matched=best.matched,
-        reason=Reason.MATCHED if best.matched else Reason.BELOW_THRESHOLD,
-        camera=best.camera,
-        confidence_pct=best.confidence_pct,
-        observation=best.observation,
-        per_camera=per_camera,
-        candidates=count,
-        next_change_at=oldest + rule.within_seconds,
-    )
+        result = Evaluation(matched=False, reason=Reason.NO_DETECTIONS)
+    else:
+        result = Evaluation(
+            matched=best.matched,
+            reason=Reason.MATCHED if best.matched else Reason.BELOW_THRESHOLD,
+            camera=best.camera,
+            confidence_pct=best.confidence_pct,
+            observation=best.observation,
+            per_camera=per_camera,
+            candidates=count,
+            next_change_at=oldest + rule.within_seconds,
+        )
+    if judgement.due is not None:
+        result.next_change_at = min(result.next_change_at or inf, judgement.due)
+    if not result.matched and judgement.awaiting_until is not None:
+        result.reason = Reason.AWAITING_RECOGNITION
+        result.awaiting_until = judgement.awaiting_until
+    return result
 
 
 def windows_of(
