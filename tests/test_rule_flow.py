@@ -313,10 +313,10 @@ async def test_add_and_edit_share_one_sectioned_form(
     assert layout(added) == RULE_LAYOUT
     defaults = form_input(added, {})
     assert defaults == {
-        # As in ha-form: a required text starts empty, a required choice at its first option.
+        # As in ha-form: a required text starts empty; no camera is chosen for the user.
         "what": {
             "name": "",
-            "cameras": ["porch"],
+            "cameras": [],
             "labels": ["person"],
             "min_confidence_pct": 80,
             "within_seconds": 10,

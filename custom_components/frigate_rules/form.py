@@ -69,7 +69,9 @@ def form_schema[C](
 
 def _marker(field: Field[Any], value: Any) -> vol.Marker:
     marker = vol.Required if field.required else vol.Optional
-    if value is None or value == []:
+    # An empty required list is still suggested: without it the frontend would start
+    # the field at its first option (a camera the user did not choose).
+    if value is None or (value == [] and not field.required):
         return marker(field.key)
     return marker(field.key, description={"suggested_value": value})
 

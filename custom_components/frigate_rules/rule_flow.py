@@ -178,7 +178,7 @@ class RuleSubentryFlow(ConfigSubentryFlow):
         if rule_id is not None:
             values: dict[str, Any] = {**entry.subentries[rule_id].data}
         else:
-            values = dict(RULE_DEFAULTS)
+            values = {**RULE_DEFAULTS, "cameras": []}
         errors: dict[str, str] = {}
         expand: set[str] = set()
         if user_input is not None:
