@@ -30,10 +30,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scripts.devstack import (  # noqa: E402  # noqa: E402
+from scripts.devstack import (  # noqa: E402
     FIXTURES_DIR,
     HOUSE_ALARM_YAML,
     REPLAY,
+    UI_YAML,
     HassApiError,
     HassClient,
     HassProcess,
@@ -45,6 +46,7 @@ from scripts.devstack import (  # noqa: E402  # noqa: E402
     onboard,
     wait_until_up,
     write_config,
+    write_ui_files,
 )
 
 DEMO_DIR = REPO / ".demo"
@@ -55,21 +57,7 @@ USERNAME = "demo"
 PASSWORD = "demo-frigate-rules"  # printed in the banner: a demo login, loopback only
 PREFIX = "frigate"
 
-# A lean stand-in for `default_config`, which does not load offline (cloud, stream,
-# dhcp, mobile_app ... need packages that are not in the venv). Enough for dashboards,
-# history, logbook and the automation editor (device triggers of rules).
-DEMO_YAML = f"""\
-recorder:
-history:
-logbook:
-automation: !include automations.yaml
-script: !include scripts.yaml
-scene: !include scenes.yaml
-person:
-sun:
-system_health:
-my:
-{HOUSE_ALARM_YAML}"""
+DEMO_YAML = UI_YAML + HOUSE_ALARM_YAML
 
 # Rules the demo creates, each the user input of the `rule` subentry flow's steps
 # (one dict per step); see `create_demo_rules`. Together they show both aggregations
@@ -244,18 +232,6 @@ async def entity_states(hass: HassProcess, token: str, entity_ids: list[str]) ->
             attrs = {k: v for k, v in state["attributes"].items() if k != "friendly_name"}
             lines.append(f"    {entity_id} = {state['state']}  {json.dumps(attrs)}")
     return "\n".join(lines)
-
-
-def write_ui_files(config_dir: Path) -> None:
-    """The files the automation/script/scene editors write to, if not there yet."""
-    for name, empty in (
-        ("automations.yaml", "[]\n"),
-        ("scripts.yaml", "{}\n"),
-        ("scenes.yaml", "[]\n"),
-    ):
-        path = config_dir / name
-        if not path.exists():
-            path.write_text(empty)
 
 
 def banner(url: str, broker: Mosquitto, info: dict[str, Any], replay_args: list[str]) -> str:

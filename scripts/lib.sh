@@ -121,6 +121,13 @@ ensure_debian_packages() {
     "${missing[@]}" >&2
 }
 
+# Debian's chromium for the browser tests (tests/ui, main venv): Playwright drives
+# /usr/bin/chromium and never downloads a browser of its own.
+ensure_chromium() {
+  ensure_debian_packages chromium || die "apt-get install chromium failed"
+  [[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium still missing after apt-get install"
+}
+
 # Print the path of a working python3.14, building it first if needed.
 ensure_python314() {
   local dir="$PY314_DIR" key lockfd buildlog

@@ -32,10 +32,12 @@ from .hass import (
     REPLAY,
     REPO_ROOT,
     SUBSCRIBED_SUFFIXES,
+    UI_YAML,
     HassProcess,
     child_env,
     wait_until_up,
     write_config,
+    write_ui_files,
 )
 from .replay import count_subscribed, fixture_topics, run_replay
 
@@ -49,6 +51,7 @@ __all__ = [
     "REPLAY",
     "REPO_ROOT",
     "SUBSCRIBED_SUFFIXES",
+    "UI_YAML",
     "HassApiError",
     "HassClient",
     "HassProcess",
@@ -67,4 +70,5 @@ __all__ = [
     "wait_until_up",
     "with_form_defaults",
     "write_config",
+    "write_ui_files",
 ]

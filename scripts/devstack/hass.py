@@ -31,7 +31,15 @@ REPLAY = REPO_ROOT / "scripts" / "replay"
 
 DOMAIN = "frigate_rules"
 # Frigate topics the integration subscribes to (under its topic prefix); issue 2.
-SUBSCRIBED_SUFFIXES = ("events", "reviews", "available", "stats", "tracked_object_update")
+SUBSCRIBED_SUFFIXES = (
+    "events",
+    "reviews",
+    "available",
+    "stats",
+    "tracked_object_update",
+    "+/status/detect",
+    "+/detect/state",
+)
 # Integrations a test or the demo relies on; a failed setup of any of them is fatal.
 NEEDED_DOMAINS = frozenset(
     {
@@ -58,6 +66,37 @@ alarm_control_panel:
     delay_time: 0
     trigger_time: 60
 """
+
+# What the frontend needs beyond the API, for the browser tests and the demo: a lean
+# stand-in for `default_config`, which does not load offline (cloud, stream, dhcp,
+# mobile_app ... need packages that are not in the venv). Enough for dashboards,
+# history, the logbook and the automation editor (device triggers of rules).
+UI_YAML = """\
+recorder:
+history:
+logbook:
+automation: !include automations.yaml
+script: !include scripts.yaml
+scene: !include scenes.yaml
+person:
+sun:
+system_health:
+my:
+"""
+
+
+def write_ui_files(config_dir: Path) -> None:
+    """The files UI_YAML includes (the automation/script/scene editors write them)."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    for name, empty in (
+        ("automations.yaml", "[]\n"),
+        ("scripts.yaml", "{}\n"),
+        ("scenes.yaml", "[]\n"),
+    ):
+        path = config_dir / name
+        if not path.exists():
+            path.write_text(empty)
+
 
 # Environment variables pytest-cov sets to follow subprocesses. hass is measured by no
 # one: coverage comes from the in-process tests, the same in both venvs.
