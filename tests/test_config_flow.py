@@ -11,7 +11,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from custom_components.frigate_rules.const import DOMAIN
+from custom_components.frigate_rules.const import DOMAIN, OPTION_DEFAULTS
 
 from .conftest import make_entry, setup_entry
 from .helpers import form_fields, form_input, serialized
@@ -172,9 +172,8 @@ async def test_options_form_is_one_page_with_folded_sections(
         for f in serialized(result)
     ]
     assert layout == [
-        ("retention_seconds", None, []),
-        ("max_observations", None, []),
-        ("availability_grace_seconds", None, []),
+        # Every option of the buffer, availability and recognition, at the top.
+        *((key, None, []) for key in OPTION_DEFAULTS),
         (
             "publisher",
             False,
@@ -228,6 +227,8 @@ async def test_options_flow_saves_values(hass: HomeAssistant, mqtt_mock: MqttMoc
         "retention_seconds": 1200,
         "max_observations": 5000,
         "availability_grace_seconds": 0,
+        "fallback_poll_seconds": 5,
+        "min_recognition_pct": 90,
         "publish_enabled": False,
         "base_topic": "frigate_rules",
         "message_expiry_seconds": 300,
@@ -297,6 +298,10 @@ async def test_options_publisher_errors(
         ("availability_grace_seconds", -1, "out_of_range"),
         ("availability_grace_seconds", 3601, "out_of_range"),
         ("availability_grace_seconds", 10.5, "not_whole_number"),
+        ("fallback_poll_seconds", 1, "out_of_range"),
+        ("fallback_poll_seconds", 61, "out_of_range"),
+        ("min_recognition_pct", 49, "out_of_range"),
+        ("min_recognition_pct", 101, "out_of_range"),
     ],
 )
 async def test_options_flow_range_errors(
@@ -315,3 +320,53 @@ async def test_options_flow_range_errors(
     assert result["errors"] == {field: error}
     assert form_fields(result)[field]["description"]["suggested_value"] == value
     assert entry.options == {"publish_enabled": False}
+
+
+async def test_frigate_login_is_kept_in_the_entry(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    result = await start_user_flow(hass)
+    login_section = next(f for f in serialized(result) if f["name"] == "login")
+    assert login_section["expanded"] is False
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "topic_prefix": "frigate",
+            "login": {"frigate_username": "admin", "frigate_password": "s"},
+        },
+    )
+    assert result["errors"] == {"login": "login_needs_url"}
+    assert "suggested_value" not in str(form_fields(result)["frigate_password"])
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "topic_prefix": "frigate",
+            "frigate_url": "https://frigate:8971",
+            "login": {"frigate_username": "admin", "frigate_password": "s"},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {
+        "topic_prefix": "frigate",
+        "frigate_url": "https://frigate:8971",
+        "frigate_username": "admin",
+        "frigate_password": "s",
+    }
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    await hass.async_block_till_done()
+
+    # Reconfigure: the login is shown (never the password) and kept when untouched.
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": config_entries.SOURCE_RECONFIGURE, "entry_id": entry.entry_id},
+    )
+    fields = form_fields(result)
+    assert fields["frigate_username"]["description"]["suggested_value"] == "admin"
+    assert "description" not in fields["frigate_password"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(result, {"frigate_url": "https://nvr:8971"})
+    )
+    await hass.async_block_till_done()
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data["frigate_password"] == "s"
+    assert entry.data["frigate_url"] == "https://nvr:8971"

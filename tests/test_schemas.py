@@ -60,6 +60,15 @@ GOOD: list[tuple[str, Any, dict[str, Any], dict[str, Any]]] = [
     ),
     ("entry default", lambda: _entry_schema({}), {}, {"topic_prefix": "frigate"}),
     (
+        "entry with a Frigate login",
+        lambda: _entry_schema({}),
+        {"login": {"frigate_username": "admin", "frigate_password": "pw"}},
+        {
+            "topic_prefix": "frigate",
+            "login": {"frigate_username": "admin", "frigate_password": "pw"},
+        },
+    ),
+    (
         "options",
         lambda: options_schema(OPTIONS),
         {
@@ -183,6 +192,11 @@ GOOD: list[tuple[str, Any, dict[str, Any], dict[str, Any]]] = [
 BAD: list[tuple[str, Any, dict[str, Any]]] = [
     ("entry: prefix not text", lambda: _entry_schema({}), {"topic_prefix": 5}),
     ("entry: unknown key", lambda: _entry_schema({}), {"topic_prefix": "x", "nope": 1}),
+    (
+        "entry: login field outside its section",
+        lambda: _entry_schema({}),
+        {"topic_prefix": "x", "frigate_username": "admin"},
+    ),
     ("options: not a number", lambda: options_schema(OPTIONS), {"retention_seconds": "ten"}),
     (
         "options: qos not offered",

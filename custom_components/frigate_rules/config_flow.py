@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
@@ -12,11 +13,14 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
 )
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 
 from .compat import vol
 from .const import (
+    CONF_FRIGATE_PASSWORD,
     CONF_FRIGATE_URL,
+    CONF_FRIGATE_USERNAME,
     CONF_TOPIC_PREFIX,
     DOMAIN,
     SUBENTRY_RULE,
@@ -28,24 +32,51 @@ from .rule_flow import RuleSubentryFlow
 MQTT_DOMAIN = "mqtt"
 
 
+SECTION_LOGIN = "login"
+
+
+def _suggested(value: Any) -> dict[str, Any] | None:
+    return {"suggested_value": value} if value else None
+
+
 def _entry_schema(defaults: dict[str, Any]) -> vol.Schema:
-    url = defaults.get(CONF_FRIGATE_URL)
+    """Prefix and URL; Frigate's login (for its authenticated port) folded below."""
+    username = defaults.get(CONF_FRIGATE_USERNAME)
     return vol.Schema(
         {
             vol.Required(
                 CONF_TOPIC_PREFIX, default=defaults.get(CONF_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX)
             ): selector.TextSelector(),
             vol.Optional(
-                CONF_FRIGATE_URL, description={"suggested_value": url} if url else None
+                CONF_FRIGATE_URL, description=_suggested(defaults.get(CONF_FRIGATE_URL))
             ): selector.TextSelector(
                 selector.TextSelectorConfig(type=selector.TextSelectorType.URL)
+            ),
+            vol.Optional(SECTION_LOGIN): section(
+                vol.Schema(
+                    {
+                        vol.Optional(
+                            CONF_FRIGATE_USERNAME, description=_suggested(username)
+                        ): selector.TextSelector(),
+                        # Never sent back; left empty it keeps the saved one.
+                        vol.Optional(CONF_FRIGATE_PASSWORD): selector.TextSelector(
+                            selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+                        ),
+                    }
+                ),
+                {"collapsed": not username},
             ),
         }
     )
 
 
-def _validate_entry(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Normalize the entry fields; return (data, errors keyed by field)."""
+def _validate_entry(
+    user_input: dict[str, Any], saved: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Normalize the entry fields; return (data, errors keyed by field or section).
+
+    An empty password keeps the saved one while the username stays the same.
+    """
     errors: dict[str, str] = {}
     prefix = str(user_input.get(CONF_TOPIC_PREFIX, "")).strip().strip("/")
     if not is_valid_topic_base(prefix):
@@ -57,6 +88,18 @@ def _validate_entry(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[st
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             errors[CONF_FRIGATE_URL] = "invalid_url"
         data[CONF_FRIGATE_URL] = url
+    # A login section left out of the submission changes nothing.
+    login = user_input.get(SECTION_LOGIN, saved or {}) or {}
+    username = str(login.get(CONF_FRIGATE_USERNAME) or "").strip()
+    password = str(login.get(CONF_FRIGATE_PASSWORD) or "")
+    if username:
+        data[CONF_FRIGATE_USERNAME] = username
+        if not password and saved and saved.get(CONF_FRIGATE_USERNAME) == username:
+            password = str(saved.get(CONF_FRIGATE_PASSWORD) or "")
+        if password:
+            data[CONF_FRIGATE_PASSWORD] = password
+        if not url:
+            errors[SECTION_LOGIN] = "login_needs_url"
     return data, errors
 
 
@@ -78,7 +121,7 @@ class FrigateRulesConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(title=_title(data), data=data)
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(_entry_schema({}), user_input),
+            data_schema=_entry_schema(_flat(user_input)),
             errors=errors,
         )
 
@@ -89,7 +132,7 @@ class FrigateRulesConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            data, errors = _validate_entry(user_input)
+            data, errors = _validate_entry(user_input, entry.data)
             if not errors:
                 await self.async_set_unique_id(data[CONF_TOPIC_PREFIX])
                 if data[CONF_TOPIC_PREFIX] != entry.unique_id:
@@ -103,7 +146,7 @@ class FrigateRulesConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_abort(reason="reconfigure_successful")
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=_entry_schema({**entry.data, **(user_input or {})}),
+            data_schema=_entry_schema({**entry.data, **_flat(user_input)}),
             errors=errors,
         )
 
@@ -120,6 +163,14 @@ class FrigateRulesConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> FrigateRulesOptionsFlow:
         """Buffer, availability and publisher options."""
         return FrigateRulesOptionsFlow()
+
+
+def _flat(user_input: dict[str, Any] | None) -> dict[str, Any]:
+    """The submitted fields with the login section's merged in (to show them again)."""
+    flat = dict(user_input or {})
+    flat.update(flat.pop(SECTION_LOGIN, None) or {})
+    flat.pop(CONF_FRIGATE_PASSWORD, None)
+    return flat
 
 
 def _title(data: dict[str, Any]) -> str:
