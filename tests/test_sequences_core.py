@@ -399,10 +399,15 @@ def test_gate(changes: dict[str, Any], context: Context, matched: bool, reason: 
 
 def test_sequence_gate_watches_every_step_camera() -> None:
     assert sequence_gate(make("a", "b"), Context()) is None
-    assert sequence_gate(make("a", "b"), Context(unavailable_cameras=frozenset({"a"}))) is None
+    a_or_c_then_b = make((("a", "c"), ()), "b")
+    assert sequence_gate(a_or_c_then_b, Context(unavailable_cameras=frozenset({"a"}))) is None
     gated = sequence_gate(make("a", "b"), Context(unavailable_cameras=frozenset({"a", "b"})))
     assert gated is not None
     assert gated.unavailable_cameras == ("a", "b")
+    # One whole step dark is enough: no chain can be completed.
+    blind = sequence_gate(make("a", "b"), Context(unavailable_cameras=frozenset({"a"})))
+    assert blind is not None
+    assert (blind.reason, blind.unavailable_cameras) == (Reason.CAMERA_UNAVAILABLE, ("a",))
 
 
 def test_an_unavailable_camera_is_left_out() -> None:
@@ -417,7 +422,7 @@ def test_an_unavailable_camera_is_left_out() -> None:
     whole_step_down = run(
         a_then_b_or_c, seen, context=Context(unavailable_cameras=frozenset({"b", "c"}))
     )
-    assert whole_step_down.reason is Reason.INCOMPLETE_SEQUENCE
+    assert whole_step_down.reason is Reason.CAMERA_UNAVAILABLE
 
 
 def test_only_the_sequence_cameras_are_read() -> None:
@@ -810,8 +815,9 @@ def design_gate(sequence: Sequence, context: Context) -> Reason | None:
         return Reason.ALARM_STATE
     if not context.frigate_available:
         return Reason.FRIGATE_UNAVAILABLE
-    if all(camera in context.unavailable_cameras for camera in sequence.cameras):
-        return Reason.CAMERA_UNAVAILABLE
+    down = context.unavailable_cameras
+    if any(all(camera in down for camera in step.cameras) for step in sequence.steps):
+        return Reason.CAMERA_UNAVAILABLE  # a step that cannot be seen breaks every chain
     return None
 
 

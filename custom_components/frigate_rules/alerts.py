@@ -20,7 +20,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, EVENT_ALERT, LOGGER
-from .core.model import Action, Evaluation, Reason, Rule
+from .core.model import Action, ChainLink, Condition, Evaluation, Reason, Rule, Sequence
 from .entity import rule_unique_id
 
 ALARM_DOMAIN = "alarm_control_panel"
@@ -42,6 +42,26 @@ class AlertMemory:
 
 
 DATA_ALERT_MEMORY: HassKey[dict[str, AlertMemory]] = HassKey(f"{DOMAIN}_alert_memory")
+
+
+def chain_link(link: ChainLink) -> dict[str, Any]:
+    """One link of a sequence's chain, as the `chain` attribute and alert field show it."""
+    return {
+        "camera": link.camera,
+        "zones": list(link.zones),
+        "event_id": link.event_id,
+        "observed_at": datetime.fromtimestamp(link.observed_at, UTC).isoformat(),
+        "confidence_pct": round(link.confidence_pct, 1),
+    }
+
+
+def _matching_cameras(rule: Condition, evaluation: Evaluation) -> frozenset[str]:
+    """Cameras now matching: a rule's per camera, a sequence's last step's camera."""
+    if isinstance(rule, Rule):
+        return evaluation.matching_cameras
+    if evaluation.matched and evaluation.camera is not None:
+        return frozenset({evaluation.camera})
+    return frozenset()
 
 
 def alarm_state(hass: HomeAssistant, entity_id: str | None) -> str | None:
@@ -104,7 +124,7 @@ class AlertManager:
         self._matching: dict[str, frozenset[str]] = {}
 
     def on_evaluation(
-        self, rule: Rule, previous: Evaluation | None, evaluation: Evaluation, now: float
+        self, rule: Condition, previous: Evaluation | None, evaluation: Evaluation, now: float
     ) -> list[dict[str, Any]]:
         """Fire the alerts this evaluation earns; their event data (often none)."""
         rule_id = rule.rule_id
@@ -119,7 +139,7 @@ class AlertManager:
             # The first evaluation after a (re)load runs before Frigate's retained
             # `available` arrives; it proves nothing about an outage being over.
             self._outage_alerted.discard(rule_id)
-        matching = evaluation.matching_cameras
+        matching = _matching_cameras(rule, evaluation)
         newly = matching - self._matching.get(rule_id, frozenset())
         self._matching[rule_id] = matching
         for camera in sorted(newly):
@@ -144,7 +164,7 @@ class AlertManager:
             del self.cooldowns[key]
 
     def _fire(
-        self, rule: Rule, evaluation: Evaluation, camera: str | None, now: float
+        self, rule: Condition, evaluation: Evaluation, camera: str | None, now: float
     ) -> dict[str, Any]:
         data = self.alert_data(rule, evaluation, camera, now)
         self.alerts_fired += 1
@@ -155,7 +175,7 @@ class AlertManager:
             )
         return data
 
-    async def _trigger_alarm(self, rule: Rule) -> None:
+    async def _trigger_alarm(self, rule: Condition) -> None:
         try:
             await self.hass.services.async_call(
                 ALARM_DOMAIN,
@@ -167,11 +187,15 @@ class AlertManager:
             LOGGER.warning("Rule '%s' could not trigger %s: %s", rule.name, rule.alarm_entity, err)
 
     def alert_data(
-        self, rule: Rule, evaluation: Evaluation, camera: str | None, now: float
+        self, rule: Condition, evaluation: Evaluation, camera: str | None, now: float
     ) -> dict[str, Any]:
         """The `frigate_rules_alert` event data (DESIGN 4.5)."""
         aggregate = evaluation.per_camera.get(camera) if camera is not None else None
         observation = aggregate.observation if aggregate is not None else None
+        confidence = aggregate.confidence_pct if aggregate is not None else None
+        if isinstance(rule, Sequence) and camera is not None:
+            # A sequence alerts for its chain: the last link stands for it.
+            observation, confidence = evaluation.observation, evaluation.confidence_pct
         event_id = observation.event_id if observation else None
         return {
             "rule_id": rule.rule_id,
@@ -184,8 +208,8 @@ class AlertManager:
             "event_id": event_id,
             "sub_label": (evaluation.sub_label if camera == evaluation.camera else None)
             or (observation.sub_label if observation else None),
-            "confidence_pct": round(aggregate.confidence_pct, 1) if aggregate else None,
-            "aggregation": rule.aggregation.value,
+            "confidence_pct": round(confidence, 1) if confidence is not None else None,
+            "aggregation": rule.aggregation.value if isinstance(rule, Rule) else None,
             "within_seconds": rule.within_seconds,
             "reason": evaluation.reason.value,
             "alarm_entity": rule.alarm_entity,
@@ -195,6 +219,12 @@ class AlertManager:
             ).isoformat(),
             "thumbnail_url": self._media_url(event_id, "thumbnail.jpg"),
             "snapshot_url": self._media_url(event_id, "snapshot.jpg"),
+            # Sequences (DESIGN 4.9) add the chain that matched, step by step.
+            **(
+                {"chain": [chain_link(link) for link in evaluation.chain]}
+                if isinstance(rule, Sequence)
+                else {}
+            ),
         }
 
     def _media_url(self, event_id: str | None, name: str) -> str | None:

@@ -16,7 +16,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import SUBENTRY_RULE
+from .alerts import chain_link
+from .const import SUBENTRY_RULE, SUBENTRY_SEQUENCE
+from .core.model import Rule, Sequence
 from .engine import Engine
 from .entity import (
     NotifiedEntity,
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from .data import FrigateRulesConfigEntry
 
 PARALLEL_UPDATES = 0
+# Subentry types with a binary_sensor each.
+RULE_TYPES = (SUBENTRY_RULE, SUBENTRY_SEQUENCE)
 
 
 async def async_setup_entry(
@@ -53,7 +57,7 @@ async def async_setup_entry(
         async_dispatcher_connect(hass, signal_rule_added(entry.entry_id), add_rule)
     )
     for subentry in entry.subentries.values():
-        if subentry.subentry_type == SUBENTRY_RULE and subentry.subentry_id in engine.rules:
+        if subentry.subentry_type in RULE_TYPES and subentry.subentry_id in engine.rules:
             add_rule(subentry)
 
 
@@ -91,7 +95,12 @@ class RuleBinarySensor(NotifiedEntity, BinarySensorEntity):
         self.engine: Engine = entry.runtime_data.engine
         self.rule_id = subentry.subentry_id
         self._attr_unique_id = rule_unique_id(entry.entry_id, subentry.subentry_id)
-        self._attr_device_info = rule_device(entry, subentry.subentry_id, subentry.title)
+        self._attr_device_info = rule_device(
+            entry,
+            subentry.subentry_id,
+            subentry.title,
+            "Sequence" if subentry.subentry_type == SUBENTRY_SEQUENCE else "Rule",
+        )
         self._pending_write: asyncio.Task[None] | None = None
 
     async def async_added_to_hass(self) -> None:
@@ -115,7 +124,7 @@ class RuleBinarySensor(NotifiedEntity, BinarySensorEntity):
             "cameras": list(rule.cameras) if rule else [],
             "camera": evaluation.camera if evaluation else None,
             "confidence_pct": _round(evaluation.confidence_pct) if evaluation else None,
-            "aggregation": str(rule.aggregation) if rule else None,
+            "aggregation": str(rule.aggregation) if isinstance(rule, Rule) else None,
             "event_id": observation.event_id if observation else None,
             "label": observation.label if observation else None,
             "zones": list(observation.zones) if observation else [],
@@ -125,6 +134,11 @@ class RuleBinarySensor(NotifiedEntity, BinarySensorEntity):
             "sub_label": evaluation.sub_label if evaluation else None,
             "awaiting_until": _iso(evaluation.awaiting_until) if evaluation else None,
             "last_matched": datetime.fromtimestamp(last, UTC).isoformat() if last else None,
+            **(
+                {"chain": [chain_link(link) for link in evaluation.chain] if evaluation else []}
+                if isinstance(rule, Sequence)
+                else {}
+            ),
         }
 
     @callback

@@ -9,6 +9,7 @@ DOMAIN: Final = "frigate_rules"
 LOGGER = logging.getLogger(__package__)
 
 SUBENTRY_RULE: Final = "rule"
+SUBENTRY_SEQUENCE: Final = "sequence"
 EVENT_ALERT: Final = "frigate_rules_alert"
 
 # Entry data

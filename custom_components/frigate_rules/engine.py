@@ -38,10 +38,11 @@ from .core.availability import Availability, CameraAvailability
 from .core.buffer import DetectionBuffer
 from .core.clock import MonotonicWallClock
 from .core.frigate_api import ClockSkew
-from .core.model import Context, Evaluation, Observation, Rule, SubLabelMode
+from .core.model import Condition, Context, Evaluation, Observation, Rule, Sequence, SubLabelMode
 from .core.objects import ObjectMemory
 from .core.recognition import Recognition
 from .core.rules import evaluate
+from .core.sequences import evaluate_sequence
 from .fanout import RuleOutputs
 from .inputs import MqttInput, ParseFailure
 from .notifier import Notifier
@@ -90,10 +91,10 @@ class Engine:
         self.parse_errors = 0
         self.last_observation_at: float | None = None
         self.parse_failures: deque[ParseFailure] = deque(maxlen=DIAG_PARSE_FAILURES)
-        self.rules: dict[str, Rule] = {}
+        self.rules: dict[str, Condition] = {}
         self.evaluations: dict[str, Evaluation] = {}
         self.last_matched: dict[str, float] = {}
-        self._rules_by_camera: dict[str, tuple[Rule, ...]] = {}
+        self._rules_by_camera: dict[str, tuple[Condition, ...]] = {}
         self._timers = RuleTimers(hass, self.clock, self._on_timer)
         self._input = MqttInput(hass, self)
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -144,8 +145,8 @@ class Engine:
     # -- rules -------------------------------------------------------------------
 
     @callback
-    def async_set_rules(self, rules: Iterable[Rule]) -> None:
-        """Replace the rule set in place (subentry added, edited or removed)."""
+    def async_set_rules(self, rules: Iterable[Condition]) -> None:
+        """Replace the rules and sequences in place (subentry added, edited or removed)."""
         new = {rule.rule_id: rule for rule in rules}
         for rule_id in self.rules.keys() - new.keys():
             self._timers.cancel(rule_id)
@@ -153,7 +154,7 @@ class Engine:
             self.last_matched.pop(rule_id, None)
         changed = [rule for rule_id, rule in new.items() if self.rules.get(rule_id) != rule]
         self.rules = new
-        by_camera: dict[str, list[Rule]] = {}
+        by_camera: dict[str, list[Condition]] = {}
         for rule in new.values():
             for camera in rule.cameras:
                 by_camera.setdefault(camera, []).append(rule)
@@ -167,7 +168,7 @@ class Engine:
                 self._timers.cancel(rule.rule_id)
                 self._evaluate(rule, now)
 
-    def context_for(self, rule: Rule) -> Context:
+    def context_for(self, rule: Condition) -> Context:
         """Availability and alarm state as the rule sees them now."""
         # The availability the entities show: kept current by every message, the
         # grace timer and the MQTT link, so it is not worked out again per rule.
@@ -223,7 +224,7 @@ class Engine:
     def ingest_rest(self, observations: list[Observation]) -> None:
         """Observations from Frigate's API (fallback or catch-up), each rule once."""
         now = self.clock()
-        affected: dict[str, Rule] = {}
+        affected: dict[str, Condition] = {}
         for observation in observations:
             self.buffer.add(observation)
             self.objects.observe(observation)
@@ -244,7 +245,7 @@ class Engine:
             rule.rule_id: rule
             for camera in cameras
             for rule in self._rules_by_camera.get(camera, ())
-            if rule.sub_label_mode is not SubLabelMode.ANY
+            if isinstance(rule, Rule) and rule.sub_label_mode is not SubLabelMode.ANY
         }
         for rule in affected.values():
             self._evaluate(rule, now)
@@ -289,8 +290,12 @@ class Engine:
             if observation.label in rule.labels:
                 self._evaluate(rule, now)
 
-    def _evaluate(self, rule: Rule, now: float) -> None:
-        evaluation = evaluate(rule, self.buffer, now, self.context_for(rule))
+    def _evaluate(self, rule: Condition, now: float) -> None:
+        context = self.context_for(rule)
+        if isinstance(rule, Sequence):
+            evaluation = evaluate_sequence(rule, self.buffer, now, context)
+        else:
+            evaluation = evaluate(rule, self.buffer, now, context)
         if evaluation.observation is not None and evaluation.sub_label is None:
             evaluation.sub_label = self.sub_label_of(evaluation.observation)
         previous = self.evaluations.get(rule.rule_id)

@@ -58,14 +58,16 @@ def rule_device_identifier(entry_id: str, rule_id: str) -> tuple[str, str]:
     return (DOMAIN, rule_unique_id(entry_id, rule_id))
 
 
-def rule_device(entry: FrigateRulesConfigEntry, rule_id: str, name: str) -> DeviceInfo:
-    """The device that stands for one rule, under its Frigate instance's device."""
+def rule_device(
+    entry: FrigateRulesConfigEntry, rule_id: str, name: str, model: str = "Rule"
+) -> DeviceInfo:
+    """The device that stands for one rule (or sequence), under its Frigate's device."""
     return link_to_parent(
         DeviceInfo(
             identifiers={rule_device_identifier(entry.entry_id, rule_id)},
             name=name,
             manufacturer=MANUFACTURER,
-            model="Rule",
+            model=model,
             entry_type=DeviceEntryType.SERVICE,
         ),
         entry.runtime_data.entry_device_id,

@@ -10,7 +10,7 @@ paho sends them in a later pass of the loop, when the socket is writable.
 from __future__ import annotations
 
 from .alerts import AlertManager
-from .core.model import Evaluation, Rule
+from .core.model import Condition, Evaluation
 from .notifier import Notifier
 from .outbound import Outbound
 
@@ -24,7 +24,7 @@ class RuleOutputs:
         self.outbound = outbound
 
     def apply(
-        self, rule: Rule, previous: Evaluation | None, evaluation: Evaluation, now: float
+        self, rule: Condition, previous: Evaluation | None, evaluation: Evaluation, now: float
     ) -> None:
         """Alert, sensor, publisher: in this order."""
         fired = self.alerts.on_evaluation(rule, previous, evaluation, now)

@@ -13,7 +13,8 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 
 from .const import LOGGER
-from .core.model import Rule
+from .core import topics
+from .core.model import Condition, Sequence
 from .publisher import (
     BrokerSettings,
     Publisher,
@@ -89,20 +90,25 @@ class Outbound:
         """`connected`, `disconnected`, or `disabled` (publishing off)."""
         return "disabled" if self.publisher is None else str(self.publisher.state)
 
-    def rule_state(self, rule: Rule, matched: bool) -> None:
-        """A rule's retained ON/OFF, when it changed."""
+    def rule_state(self, rule: Condition, matched: bool) -> None:
+        """A rule's (or sequence's) retained ON/OFF, when it changed."""
         if self.publisher is None or self._published.get(rule.rule_id) == matched:
             return
         self._published[rule.rule_id] = matched
-        self.publisher.publish_state(rule.name, matched)
+        self.publisher.publish_state(rule.name, matched, _kind(rule))
 
-    def rule_alert(self, rule: Rule, data: Mapping[str, Any]) -> None:
-        """A rule's alert, with message expiry."""
+    def rule_alert(self, rule: Condition, data: Mapping[str, Any]) -> None:
+        """A rule's (or sequence's) alert, with message expiry."""
         if self.publisher is not None:
-            self.publisher.publish_alert(rule.name, data)
+            self.publisher.publish_alert(rule.name, data, _kind(rule))
 
-    def rule_removed(self, rule: Rule) -> None:
+    def rule_removed(self, rule: Condition) -> None:
         """Clear a removed (or renamed) rule's retained state topic."""
         self._published.pop(rule.rule_id, None)
         if self.publisher is not None:
-            self.publisher.clear_state(rule.name)
+            self.publisher.clear_state(rule.name, _kind(rule))
+
+
+def _kind(rule: Condition) -> str:
+    """Rules publish under `<base>/v1/rules/...`, sequences under `.../sequences/...`."""
+    return topics.SEQUENCES if isinstance(rule, Sequence) else topics.RULES

@@ -12,26 +12,31 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .compat import find_device
-from .const import LOGGER, SUBENTRY_RULE
-from .core.model import Rule
+from .const import LOGGER, SUBENTRY_RULE, SUBENTRY_SEQUENCE
+from .core.model import Condition
 from .core.ruleconfig import InvalidRule, rule_from_mapping
+from .core.sequenceconfig import sequence_from_mapping
 from .data import FrigateRulesConfigEntry
 from .entity import rule_device_identifier, signal_rule_added
 
 
-def rules_of_entry(entry: ConfigEntry) -> dict[str, Rule]:
-    """Every valid rule subentry as a core Rule; invalid ones are logged and left out."""
-    rules: dict[str, Rule] = {}
+def rules_of_entry(entry: ConfigEntry) -> dict[str, Condition]:
+    """Every valid rule and sequence subentry; invalid ones are logged and left out."""
+    rules: dict[str, Condition] = {}
     for subentry in entry.subentries.values():
-        if subentry.subentry_type != SUBENTRY_RULE:
-            continue
+        data = {**subentry.data, "name": subentry.title}
         try:
-            rules[subentry.subentry_id] = rule_from_mapping(
-                subentry.subentry_id, {**subentry.data, "name": subentry.title}
-            )
+            if subentry.subentry_type == SUBENTRY_RULE:
+                rules[subentry.subentry_id] = rule_from_mapping(subentry.subentry_id, data)
+            elif subentry.subentry_type == SUBENTRY_SEQUENCE:
+                rules[subentry.subentry_id] = sequence_from_mapping(subentry.subentry_id, data)
         except InvalidRule as err:
             LOGGER.warning(
-                "Rule '%s' is invalid and is ignored (%s: %s)", subentry.title, err.field, err.error
+                "%s '%s' is invalid and is ignored (%s: %s)",
+                subentry.subentry_type.capitalize(),
+                subentry.title,
+                err.field,
+                err.error,
             )
     return rules
 

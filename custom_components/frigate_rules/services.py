@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -21,9 +22,20 @@ from homeassistant.helpers import entity_registry as er
 
 from .compat import vol
 from .const import DOMAIN
-from .core.model import Context, Evaluation, Kind, Observation, Rule, Source
+from .core.model import (
+    ChainLink,
+    Condition,
+    Context,
+    Evaluation,
+    Kind,
+    Observation,
+    Sequence,
+    Source,
+)
 from .core.ruleconfig import InvalidRule, rule_from_mapping, rule_to_mapping
 from .core.rules import evaluate, evaluate_observations
+from .core.sequenceconfig import sequence_to_mapping
+from .core.sequences import evaluate_sequence, evaluate_sequence_observations
 from .entity import rule_id_of
 
 if TYPE_CHECKING:
@@ -95,8 +107,10 @@ def _loaded_entries(hass: HomeAssistant) -> list[FrigateRulesConfigEntry]:
     ]
 
 
-def _rule_of_entity(hass: HomeAssistant, entity_id: str) -> tuple[FrigateRulesConfigEntry, Rule]:
-    """The loaded entry and rule behind a rule binary_sensor."""
+def _rule_of_entity(
+    hass: HomeAssistant, entity_id: str
+) -> tuple[FrigateRulesConfigEntry, Condition]:
+    """The loaded entry and rule (or sequence) behind a rule binary_sensor."""
     registry_entry = er.async_get(hass).async_get(entity_id)
     if registry_entry is not None and registry_entry.platform == DOMAIN:
         for entry in _loaded_entries(hass):
@@ -151,7 +165,8 @@ def _simulate(hass: HomeAssistant, data: Mapping[str, Any]) -> ServiceResponse:
         )
     now = data["now"].timestamp() if "now" in data else datetime.now(UTC).timestamp()
     live = engine.context_for(rule)
-    context = Context(
+    context = replace(
+        live,
         frigate_available=data.get("frigate_available", live.frigate_available),
         alarm_state=data.get("alarm_state", live.alarm_state),
     )
@@ -159,11 +174,21 @@ def _simulate(hass: HomeAssistant, data: Mapping[str, Any]) -> ServiceResponse:
         observations = [
             _observation(index, item, now) for index, item in enumerate(data["observations"])
         ]
-        evaluation = evaluate_observations(rule, observations, now, context, explain=True)
+        # Who the simulated objects are is only what the call says (their sub_label).
+        context = replace(context, objects=None)
+        if isinstance(rule, Sequence):
+            evaluation = evaluate_sequence_observations(
+                rule, observations, now, context, explain=True
+            )
+        else:
+            evaluation = evaluate_observations(rule, observations, now, context, explain=True)
         return _response(rule, evaluation, now, context, "call")
     # Everything the buffer holds for the rule's cameras, so the trace shows what the
     # window and label clauses dropped.
-    evaluation = evaluate(rule, engine.buffer, now, context, explain=True)
+    if isinstance(rule, Sequence):
+        evaluation = evaluate_sequence(rule, engine.buffer, now, context, explain=True)
+    else:
+        evaluation = evaluate(rule, engine.buffer, now, context, explain=True)
     return _response(rule, evaluation, now, context, "buffer")
 
 
@@ -202,8 +227,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _link(link: ChainLink) -> dict[str, Any]:
+    return {**_plain(asdict(link)), "observed_at": _iso(link.observed_at)}
+
+
 def _response(
-    rule: Rule, evaluation: Evaluation, now: float, context: Context, source: str
+    rule: Condition, evaluation: Evaluation, now: float, context: Context, source: str
 ) -> ServiceResponse:
     return {
         "matched": evaluation.matched,
@@ -231,5 +260,8 @@ def _response(
             {"clause": clause.clause, "passed": clause.passed, "details": _plain(clause.details)}
             for clause in evaluation.trace
         ],
-        "rule": _plain(rule_to_mapping(rule)),
+        "rule": _plain(
+            sequence_to_mapping(rule) if isinstance(rule, Sequence) else rule_to_mapping(rule)
+        ),
+        **({"chain": [_link(link) for link in evaluation.chain]} if evaluation.chain else {}),
     }

@@ -232,6 +232,11 @@ class Sequence:
         """Every step's cameras, each once, in step order: what the sequence watches."""
         return tuple(dict.fromkeys(c for step in self.steps for c in step.cameras))
 
+    @property
+    def rule_id(self) -> str:
+        """The subentry id, under the name rules have (entities, alerts, cooldowns)."""
+        return self.sequence_id
+
 
 @dataclass(slots=True, frozen=True)
 class ChainLink:
@@ -242,3 +247,7 @@ class ChainLink:
     event_id: str
     observed_at: float
     confidence_pct: float
+
+
+# What the engine evaluates and fans out: a rule, or a sequence (both config subentries).
+type Condition = Rule | Sequence

@@ -113,6 +113,8 @@ def evaluate_sequence_observations(
 def sequence_gate(sequence: Sequence, context: Context) -> Evaluation | None:
     """The rules' gate (`verdict.gate`) over every camera of every step, else None.
 
+    A chain needs every step, so a step whose cameras are all unavailable makes the
+    whole sequence unavailable (`camera_unavailable`: a fail-safe sequence turns on).
     The usual case (no alarm entity, nothing unavailable) returns at once, without
     building the `Rule` that `verdict.gate` reads.
     """
@@ -122,10 +124,15 @@ def sequence_gate(sequence: Sequence, context: Context) -> Evaluation | None:
         and not context.unavailable_cameras
     ):
         return None
+    down = context.unavailable_cameras
+    blind = next(
+        (step.cameras for step in sequence.steps if all(c in down for c in step.cameras)), None
+    )
     as_rule = Rule(
         rule_id=sequence.sequence_id,
         name=sequence.name,
-        cameras=sequence.cameras,
+        # With a blind step, the gate judges that step's cameras: all unavailable.
+        cameras=blind if blind is not None else sequence.cameras,
         alarm_entity=sequence.alarm_entity,
         alarm_states=sequence.alarm_states,
         on_unavailable=sequence.on_unavailable,

@@ -71,11 +71,15 @@ def status_topic(base: str) -> str:
     return f"{base}/status"
 
 
-def rule_alert_topic(base: str, rule_name: str) -> str:
-    """Where a rule's expiring alert messages go."""
-    return f"{base}/{OUTPUT_VERSION}/rules/{sanitize_segment(rule_name)}/alert"
+RULES = "rules"
+SEQUENCES = "sequences"
 
 
-def rule_state_topic(base: str, rule_name: str) -> str:
-    """Where a rule's retained ON/OFF state goes."""
-    return f"{base}/{OUTPUT_VERSION}/rules/{sanitize_segment(rule_name)}/state"
+def rule_alert_topic(base: str, rule_name: str, kind: str = RULES) -> str:
+    """Where a rule's (or, with `kind` SEQUENCES, a sequence's) expiring alerts go."""
+    return f"{base}/{OUTPUT_VERSION}/{kind}/{sanitize_segment(rule_name)}/alert"
+
+
+def rule_state_topic(base: str, rule_name: str, kind: str = RULES) -> str:
+    """Where a rule's (or a sequence's) retained ON/OFF state goes."""
+    return f"{base}/{OUTPUT_VERSION}/{kind}/{sanitize_segment(rule_name)}/state"

@@ -195,26 +195,28 @@ class Publisher:
 
     # -- publishing --------------------------------------------------------------------
 
-    def publish_alert(self, rule_name: str, payload: Mapping[str, Any]) -> None:
+    def publish_alert(
+        self, rule_name: str, payload: Mapping[str, Any], kind: str = topics.RULES
+    ) -> None:
         """Send an alert as soon as possible, or queue it (bounded) until connected."""
         if not self._running:
             _LOGGER.debug("Publishing disabled; alert of %s not sent", rule_name)
             return
-        topic = topics.rule_alert_topic(self._options.base_topic, rule_name)
+        topic = topics.rule_alert_topic(self._options.base_topic, rule_name, kind)
         self._outbox.add_alert(topic, payload)
         self._schedule_drain()
 
-    def publish_state(self, rule_name: str, on: bool) -> None:
+    def publish_state(self, rule_name: str, on: bool, kind: str = topics.RULES) -> None:
         """Retained ON/OFF for a rule; while disconnected only the latest is kept."""
         if self._running:
-            topic = topics.rule_state_topic(self._options.base_topic, rule_name)
+            topic = topics.rule_state_topic(self._options.base_topic, rule_name, kind)
             self._outbox.set_state(topic, b"ON" if on else b"OFF")
             self._schedule_drain()
 
-    def clear_state(self, rule_name: str) -> None:
+    def clear_state(self, rule_name: str, kind: str = topics.RULES) -> None:
         """Remove a deleted rule's retained state (empty retained payload)."""
         if self._running:
-            topic = topics.rule_state_topic(self._options.base_topic, rule_name)
+            topic = topics.rule_state_topic(self._options.base_topic, rule_name, kind)
             self._outbox.set_state(topic, b"")
             self._schedule_drain()
 
