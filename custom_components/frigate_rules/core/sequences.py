@@ -137,7 +137,10 @@ def sequence_gate(sequence: Sequence, context: Context) -> Evaluation | None:
         alarm_states=sequence.alarm_states,
         on_unavailable=sequence.on_unavailable,
     )
-    return gate(as_rule, context)
+    gated = gate(as_rule, context)
+    if gated is not None and gated.reason is Reason.CAMERA_UNAVAILABLE:
+        gated.unavailable_cameras = tuple(c for c in sequence.cameras if c in down)
+    return gated
 
 
 def _candidates(
