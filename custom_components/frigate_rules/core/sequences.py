@@ -32,10 +32,9 @@ from .model import (
     Kind,
     Observation,
     Reason,
-    Rule,
     Sequence,
 )
-from .verdict import gate
+from .verdict import sequence_gate
 
 CONFIDENCE = "confidence"
 FILTER_CLAUSES = (ALARM_GATE, AVAILABILITY, WINDOW, LABELS, CONFIDENCE, STATIONARY)
@@ -108,39 +107,6 @@ def evaluate_sequence_observations(
     result = _judge(sequence, *_candidates(sequence, windows.items()))
     result.unavailable_cameras = down
     return result
-
-
-def sequence_gate(sequence: Sequence, context: Context) -> Evaluation | None:
-    """The rules' gate (`verdict.gate`) over every camera of every step, else None.
-
-    A chain needs every step, so a step whose cameras are all unavailable makes the
-    whole sequence unavailable (`camera_unavailable`: a fail-safe sequence turns on).
-    The usual case (no alarm entity, nothing unavailable) returns at once, without
-    building the `Rule` that `verdict.gate` reads.
-    """
-    if (
-        sequence.alarm_entity is None
-        and context.frigate_available
-        and not context.unavailable_cameras
-    ):
-        return None
-    down = context.unavailable_cameras
-    blind = next(
-        (step.cameras for step in sequence.steps if all(c in down for c in step.cameras)), None
-    )
-    as_rule = Rule(
-        rule_id=sequence.sequence_id,
-        name=sequence.name,
-        # With a blind step, the gate judges that step's cameras: all unavailable.
-        cameras=blind if blind is not None else sequence.cameras,
-        alarm_entity=sequence.alarm_entity,
-        alarm_states=sequence.alarm_states,
-        on_unavailable=sequence.on_unavailable,
-    )
-    gated = gate(as_rule, context)
-    if gated is not None and gated.reason is Reason.CAMERA_UNAVAILABLE:
-        gated.unavailable_cameras = tuple(c for c in sequence.cameras if c in down)
-    return gated
 
 
 def _candidates(

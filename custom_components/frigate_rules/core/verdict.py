@@ -8,7 +8,8 @@ each filter on its way, but both take their outcome from `gate` and `conclude`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence as Ordered
 from math import inf
 from operator import attrgetter
 
@@ -22,6 +23,7 @@ from .model import (
     OnUnavailable,
     Reason,
     Rule,
+    Sequence,
     ZoneMatch,
 )
 from .objects import ObjectMemory
@@ -54,6 +56,39 @@ def gate(rule: Rule, context: Context) -> Evaluation | None:
     return None
 
 
+def sequence_gate(sequence: Sequence, context: Context) -> Evaluation | None:
+    """The rules' gate (`verdict.gate`) over every camera of every step, else None.
+
+    A chain needs every step, so a step whose cameras are all unavailable makes the
+    whole sequence unavailable (`camera_unavailable`: a fail-safe sequence turns on).
+    The usual case (no alarm entity, nothing unavailable) returns at once, without
+    building the `Rule` that `verdict.gate` reads.
+    """
+    if (
+        sequence.alarm_entity is None
+        and context.frigate_available
+        and not context.unavailable_cameras
+    ):
+        return None
+    down = context.unavailable_cameras
+    blind = next(
+        (step.cameras for step in sequence.steps if all(c in down for c in step.cameras)), None
+    )
+    as_rule = Rule(
+        rule_id=sequence.sequence_id,
+        name=sequence.name,
+        # With a blind step, the gate judges that step's cameras: all unavailable.
+        cameras=blind if blind is not None else sequence.cameras,
+        alarm_entity=sequence.alarm_entity,
+        alarm_states=sequence.alarm_states,
+        on_unavailable=sequence.on_unavailable,
+    )
+    gated = gate(as_rule, context)
+    if gated is not None and gated.reason is Reason.CAMERA_UNAVAILABLE:
+        gated.unavailable_cameras = tuple(c for c in sequence.cameras if c in down)
+    return gated
+
+
 def cameras_to_read(rule: Rule, context: Context) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The rule's cameras to evaluate, and those left out because they are unavailable."""
     down = context.unavailable_cameras
@@ -64,7 +99,7 @@ def cameras_to_read(rule: Rule, context: Context) -> tuple[tuple[str, ...], tupl
 
 
 def aggregate(
-    candidates: Sequence[Observation], aggregation: Aggregation, percentile: int
+    candidates: Ordered[Observation], aggregation: Aggregation, percentile: int
 ) -> Observation:
     """Fold one camera's candidates: the one whose confidence is the camera's aggregate.
 
