@@ -5,7 +5,8 @@ Run by scripts/demo with the main venv's Python after the bootstrap. It
    the integration is symlinked into its custom_components),
 2. onboards the demo user on the first run, logs in with it on later runs,
 3. creates (or, on later runs, re-points) the MQTT entry and the frigate_rules entry
-   through the REST config-flow API, then the demo rules (see `create_demo_rules`),
+   through the REST config-flow API, then the demo rules (see `create_demo_rules`)
+   and the dashboard of docs/dashboard.yaml,
 4. replays every fixture in tests/fixtures in a loop with scripts/replay,
 and stops everything it started on Ctrl-C (or SIGTERM/SIGHUP).
 """
@@ -26,6 +27,8 @@ import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -56,17 +59,20 @@ USER_NAME = "Demo"
 USERNAME = "demo"
 PASSWORD = "demo-frigate-rules"  # printed in the banner: a demo login, loopback only
 PREFIX = "frigate"
+DASHBOARD = REPO / "docs" / "dashboard.yaml"
+DASHBOARD_PATH = "frigate-rules"
 
 DEMO_YAML = UI_YAML + HOUSE_ALARM_YAML
 
 # Rules the demo creates, each the user input of the `rule` subentry flow's steps
 # (one dict per step); see `create_demo_rules`. Together they show both aggregations
 # going on and off with the replay, and an alarm rule that triggers the House panel.
+# The first two are the README's rules, which docs/dashboard.yaml shows.
 ALARM_ENTITY = "alarm_control_panel.house"
 DEMO_RULES: list[list[dict[str, Any]]] = [
     [
         {
-            "name": "Backyard patio person",
+            "name": "Backyard person",
             "cameras": ["backyard"],
             "labels": ["person"],
             "zones": ["patio"],
@@ -78,7 +84,7 @@ DEMO_RULES: list[list[dict[str, Any]]] = [
     ],
     [
         {
-            "name": "Front door person p50",
+            "name": "Front door person",
             "cameras": ["front_door"],
             "labels": ["person"],
             "min_confidence_pct": 75,
@@ -216,6 +222,7 @@ async def configure(
             await client.rest_post(
                 "/api/services/alarm_control_panel/alarm_arm_away", {"entity_id": ALARM_ENTITY}
             )
+        await client.save_dashboard(DASHBOARD_PATH, yaml.safe_load(DASHBOARD.read_text()))
         entities = await client.entities_of_entry(entry_id)
     return {"entry_id": entry_id, "new_rules": rules, "entities": entities, "token": client.token}
 
@@ -242,6 +249,7 @@ def banner(url: str, broker: Mosquitto, info: dict[str, Any], replay_args: list[
 
     Home Assistant  {url}
     login           {USERNAME} / {PASSWORD}
+    dashboard       {url}/{DASHBOARD_PATH}   (docs/dashboard.yaml)
     MQTT broker     {broker.host}:{broker.port}  (anonymous)
     watch it        mosquitto_sub -p {broker.port} -t '#' -v
     config dir      {DEMO_DIR}   (hass log: {DEMO_DIR / "home-assistant.log"})

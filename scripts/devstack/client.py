@@ -306,6 +306,22 @@ class HassClient:
                 )
             await asyncio.sleep(0.1)
 
+    async def save_dashboard(self, url_path: str, config: dict[str, Any]) -> None:
+        """A storage-mode dashboard (in the sidebar) with `config`, as the raw editor saves it."""
+        async with self.websocket() as ws:
+            dashboards = await ws.command("lovelace/dashboards/list")
+            if not any(item["url_path"] == url_path for item in dashboards):
+                await ws.command(
+                    "lovelace/dashboards/create",
+                    url_path=url_path,
+                    title=config.get("title", url_path),
+                    icon="mdi:view-dashboard",
+                    show_in_sidebar=True,
+                    require_admin=False,
+                    mode="storage",
+                )
+            await ws.command("lovelace/config/save", url_path=url_path, config=config)
+
     # -- states -------------------------------------------------------------------------
 
     async def get_state(self, entity_id: str) -> dict[str, Any] | None:

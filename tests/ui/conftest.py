@@ -121,7 +121,7 @@ class Shots:
         """Save what the page shows now as `<test>-<n>-<step>.png`."""
         SCREENSHOTS.mkdir(exist_ok=True)
         path = SCREENSHOTS / f"{self.prefix}-{len(self.taken) + 1}-{step}.png"
-        await page.screenshot(path=str(path))
+        await page.screenshot(path=str(path), animations="disabled")  # transitions finished
         self.taken.append(path)
         return path
 
@@ -159,8 +159,9 @@ async def page(
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
+            # Reduced motion: what a screenshot shows has finished moving.
             context = await browser.new_context(
-                viewport={"width": 1280, "height": 900}, locale="en-US"
+                viewport={"width": 1280, "height": 900}, locale="en-US", reduced_motion="reduce"
             )
             context.set_default_timeout(TIMEOUT_MS)
             new_page = await context.new_page()

@@ -45,3 +45,8 @@ async def type_into(field: Locator, text: str) -> None:
     await field.press_sequentially(text)
     await field.press("Tab")
     await expect(field).to_have_value(text)
+
+
+async def settled(page: Page) -> None:
+    """Until no animation or transition runs in the page (for a screenshot of the result)."""
+    await page.wait_for_function("document.getAnimations().length === 0")

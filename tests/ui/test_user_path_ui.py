@@ -21,7 +21,7 @@ from scripts.devstack import HassClient, run_replay
 from tests.e2e.conftest import E2EStack, fixture_path
 
 from .conftest import Shots
-from .ha_ui import open_integration, pick, submit, type_into
+from .ha_ui import open_integration, pick, settled, submit, type_into
 
 pytestmark = [pytest.mark.ui, pytest.mark.usefixtures("socket_enabled")]
 
@@ -119,7 +119,10 @@ async def test_add_rule_through_the_form(
     await shot(page, "rule-form")
     await page.set_viewport_size({"width": 1280, "height": 900})
     await page.get_by_role("button", name="Advanced").click()
-    await page.get_by_role("spinbutton", name="Alert cooldown per camera").fill("60")
+    await settled(page)  # unfolded
+    cooldown = page.get_by_role("spinbutton", name="Alert cooldown per camera")
+    await cooldown.fill("60")
+    await cooldown.scroll_into_view_if_needed()
     await shot(page, "rule-form-advanced")
     await submit(page)
     await expect(page.get_by_text("Created configuration for Backyard person.")).to_be_visible()
@@ -161,7 +164,7 @@ async def test_dashboard_shows_the_rule_turning_on(
         "binary_sensor.front_door_person",
     ), "the entity ids docs/dashboard.yaml names"
     await hass_api.wait_for_state(front_door, lambda s: s["state"] == "off")
-    await save_dashboard(hass_api, "frigate-rules", yaml.safe_load(DASHBOARD.read_text()))
+    await hass_api.save_dashboard("frigate-rules", yaml.safe_load(DASHBOARD.read_text()))
 
     await page.get_by_role("link", name="Frigate Rules").click()
     await expect(page.get_by_role("heading", name="Rules")).to_be_visible()
@@ -187,24 +190,8 @@ async def test_dashboard_shows_the_rule_turning_on(
     # The alert, in the logbook card.
     alert = page.get_by_text(re.compile(r"alerted: person on front_door at \d+ %"))
     await expect(alert.first).to_be_visible()
+    await settled(page)
     await shot(page, "dashboard")
-
-
-async def save_dashboard(client: HassClient, url_path: str, config: dict[str, Any]) -> None:
-    """A storage-mode dashboard with this configuration, as the raw editor saves it."""
-    async with client.websocket() as ws:
-        dashboards = await ws.command("lovelace/dashboards/list")
-        if not any(d["url_path"] == url_path for d in dashboards):
-            await ws.command(
-                "lovelace/dashboards/create",
-                url_path=url_path,
-                title=config["title"],
-                icon="mdi:shield-outline",
-                show_in_sidebar=True,
-                require_admin=False,
-                mode="storage",
-            )
-        await ws.command("lovelace/config/save", url_path=url_path, config=config)
 
 
 def _available(where: Path, payload: str) -> Path:
