@@ -12,11 +12,16 @@ ADD_CUSTOM = "Add custom item"
 
 
 async def open_integration(page: Page, name: str) -> None:
-    """Settings -> Devices & services -> the integration's card, by clicking."""
+    """Settings -> Devices & services -> the integration's card, by clicking.
+
+    The card is found by its heading: a dashboard of the same name is a sidebar link.
+    """
     await page.get_by_role("link", name="Settings").click()
     await page.get_by_role("link", name="Devices & services").click()
-    await page.get_by_text(name, exact=True).first.click()
-    await expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+    await page.get_by_role("heading", name=name, exact=True).click()
+    await expect(page.get_by_role("link", name="Back")).to_have_attribute(
+        "href", "/config/integrations/dashboard"
+    )
 
 
 async def pick(page: Page, field: str, value: str, offered_as: str | None = None) -> None:

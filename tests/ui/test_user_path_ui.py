@@ -245,3 +245,22 @@ async def test_automation_editor_offers_the_alert_trigger(
         "type": "alert",
         "camera": "backyard",
     }
+
+
+async def test_rule_form_in_german(page: Page, hass_api: HassClient, shot: Shots) -> None:
+    entry_id = await frigate_entry(hass_api)
+    await rule_entity(hass_api, entry_id, BACKYARD_RULE)
+    # The language a user picks in their profile, kept by the frontend.
+    await page.evaluate("localStorage.setItem('selectedLanguage', JSON.stringify('de'))")
+    await page.reload()
+    await page.get_by_role("link", name="Einstellungen").click()
+    await page.get_by_role("link", name="Geräte & Dienste").click()
+    await page.get_by_role("heading", name="Frigate Rules", exact=True).click()
+    await expect(page.get_by_role("button", name="Frigate-Instanz hinzufügen")).to_be_visible()
+    await page.get_by_role("button", name="Regel hinzufügen").click()
+    await expect(page.get_by_text("Eine Regel hinzufügen")).to_be_visible()
+    for section in ("Worauf achten", "Alarm", "Erweitert"):
+        await expect(page.get_by_role("button", name=section, exact=True)).to_be_visible()
+    await expect(page.get_by_role("spinbutton", name="Mindestkonfidenz")).to_have_value("80")
+    await expect(page.get_by_role("button", name="Kameras", exact=True)).to_be_visible()
+    await shot(page, "rule-form-de")
