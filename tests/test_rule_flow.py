@@ -33,6 +33,14 @@ async def start_rule_flow(hass: HomeAssistant, entry: MockConfigEntry) -> dict[s
     )
 
 
+async def start_edit_flow(
+    hass: HomeAssistant, entry: MockConfigEntry, rule_id: str = "rule1"
+) -> dict[str, Any]:
+    return await hass.config_entries.subentries.async_init(  # type: ignore[return-value]
+        (entry.entry_id, "rule"), context={"source": SOURCE_RECONFIGURE, "subentry_id": rule_id}
+    )
+
+
 async def test_create_rule_adds_sensor_without_reload(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
@@ -147,10 +155,7 @@ async def test_reconfigure_edits_in_place_and_keeps_entity_id(
     )
     engine = entry.runtime_data.engine
     entity_id = rule_sensor_id(hass, entry, "rule1")
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, "rule"),
-        context={"source": SOURCE_RECONFIGURE, "subentry_id": "rule1"},
-    )
+    result = await start_edit_flow(hass, entry)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.subentries.async_configure(
@@ -200,10 +205,7 @@ async def test_reconfigure_can_clear_optional_fields(
             ]
         ),
     )
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, "rule"),
-        context={"source": SOURCE_RECONFIGURE, "subentry_id": "rule1"},
-    )
+    result = await start_edit_flow(hass, entry)
     # The form shows the rule as it is; the user empties the zones, the alarm panel
     # and its states (the frontend then leaves those keys out).
     submitted = form_input(result, {})
@@ -337,10 +339,7 @@ async def test_add_and_edit_share_one_sectioned_form(
     assert zones["custom_value"] is True
     assert zones["multiple"] is True
 
-    edited = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, "rule"),
-        context={"source": SOURCE_RECONFIGURE, "subentry_id": "rule1"},
-    )
+    edited = await start_edit_flow(hass, entry)
     assert layout(edited) == RULE_LAYOUT
     prefilled = form_input(edited, {})
     assert prefilled["what"]["name"] == "Porch"

@@ -51,6 +51,31 @@ def entry() -> MockConfigEntry:
     return make_entry()
 
 
+RULE_INPUT: dict[str, Any] = {
+    "what": {
+        "name": "Backyard",
+        "cameras": ["backyard"],
+        "labels": ["person", "raccoon"],
+        "zones": ["yard"],
+        "within_seconds": 10,
+        "min_confidence_pct": 90,
+    },
+    "alarm": {
+        "alarm_entity": "alarm_control_panel.house",
+        "alarm_states": ["armed_away"],
+        "action": "alarm_trigger",
+    },
+    "advanced": {
+        "aggregation": "percentile",
+        "percentile": 50,
+        "zone_match": "all",
+        "include_stationary": True,
+        "on_unavailable": "treat_as_match",
+        "cooldown_seconds": 0,
+    },
+}
+
+
 GOOD: list[tuple[str, Any, dict[str, Any], dict[str, Any]]] = [
     (
         "entry",
@@ -87,56 +112,7 @@ GOOD: list[tuple[str, Any, dict[str, Any], dict[str, Any]]] = [
         },
     ),
     ("options: sections left out", lambda: options_schema(OPTIONS), {}, {}),
-    (
-        "rule",
-        lambda: rule_schema(entry(), {}),
-        {
-            "what": {
-                "name": "Backyard",
-                "cameras": ["backyard"],
-                "labels": ["person", "raccoon"],
-                "zones": ["yard"],
-                "within_seconds": 10,
-                "min_confidence_pct": 90,
-            },
-            "alarm": {
-                "alarm_entity": "alarm_control_panel.house",
-                "alarm_states": ["armed_away"],
-                "action": "alarm_trigger",
-            },
-            "advanced": {
-                "aggregation": "percentile",
-                "percentile": 50,
-                "zone_match": "all",
-                "include_stationary": True,
-                "on_unavailable": "treat_as_match",
-                "cooldown_seconds": 0,
-            },
-        },
-        {
-            "what": {
-                "name": "Backyard",
-                "cameras": ["backyard"],
-                "labels": ["person", "raccoon"],
-                "zones": ["yard"],
-                "within_seconds": 10,
-                "min_confidence_pct": 90,
-            },
-            "alarm": {
-                "alarm_entity": "alarm_control_panel.house",
-                "alarm_states": ["armed_away"],
-                "action": "alarm_trigger",
-            },
-            "advanced": {
-                "aggregation": "percentile",
-                "percentile": 50,
-                "zone_match": "all",
-                "include_stationary": True,
-                "on_unavailable": "treat_as_match",
-                "cooldown_seconds": 0,
-            },
-        },
-    ),
+    ("rule", lambda: rule_schema(entry(), {}), RULE_INPUT, RULE_INPUT),
     (
         "reset_cooldown",
         lambda: RESET_COOLDOWN_SCHEMA,
