@@ -169,9 +169,7 @@ class Engine:
                 self._evaluate(rule, now)
 
     def context_for(self, rule: Condition) -> Context:
-        """Availability and alarm state as the rule sees them now."""
-        # The availability the entities show: kept current by every message, the
-        # grace timer and the MQTT link, so it is not worked out again per rule.
+        """Availability (as kept current by messages and timers), alarm state, objects."""
         return Context(
             frigate_available=self._available,
             alarm_state=alarm_state(self.hass, rule.alarm_entity),
