@@ -47,6 +47,7 @@ from scripts.devstack import (  # noqa: E402
     is_onboarded,
     login,
     onboard,
+    save_dashboard,
     wait_until_up,
     write_config,
     write_ui_files,
@@ -222,7 +223,7 @@ async def configure(
             await client.rest_post(
                 "/api/services/alarm_control_panel/alarm_arm_away", {"entity_id": ALARM_ENTITY}
             )
-        await client.save_dashboard(DASHBOARD_PATH, yaml.safe_load(DASHBOARD.read_text()))
+        await save_dashboard(client, DASHBOARD_PATH, yaml.safe_load(DASHBOARD.read_text()))
         entities = await client.entities_of_entry(entry_id)
     return {"entry_id": entry_id, "new_rules": rules, "entities": entities, "token": client.token}
 

@@ -7,22 +7,17 @@ start, onboard and configure Home Assistant the same way a user's browser does.
 * `broker`: Mosquitto on a free loopback port (optionally with users, logging
   SUBSCRIBEs so a client can wait until its subscriptions are live);
 * `hass`: one `hass` process from the current venv, its configuration.yaml, its log;
-* `client`: the REST and websocket APIs, onboarding, login, config flows;
+* `client`: the REST and websocket APIs and config flows (`forms`: filled as the
+  frontend fills them; `onboarding`: onboarding and login; `dashboards`);
 * `replay`: scripts/replay driven from Python.
 """
 
 from __future__ import annotations
 
 from .broker import MOSQUITTO, Mosquitto, free_port, running_mosquitto, wait_for_port
-from .client import (
-    HassApiError,
-    HassClient,
-    WsClient,
-    is_onboarded,
-    login,
-    onboard,
-    with_form_defaults,
-)
+from .client import HassApiError, HassClient, WsClient
+from .dashboards import save_dashboard
+from .forms import with_form_defaults
 from .hass import (
     DOMAIN,
     FIXTURES_DIR,
@@ -39,6 +34,7 @@ from .hass import (
     write_config,
     write_ui_files,
 )
+from .onboarding import is_onboarded, login, onboard
 from .replay import count_subscribed, fixture_topics, run_replay
 
 __all__ = [
@@ -66,6 +62,7 @@ __all__ = [
     "onboard",
     "run_replay",
     "running_mosquitto",
+    "save_dashboard",
     "wait_for_port",
     "wait_until_up",
     "with_form_defaults",

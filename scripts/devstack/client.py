@@ -16,6 +16,7 @@ from typing import Any, Protocol, Self
 
 import aiohttp
 
+from .forms import with_form_defaults
 from .hass import DOMAIN, SUBSCRIBED_SUFFIXES
 
 
@@ -31,72 +32,6 @@ class SubscriptionLog(Protocol):
 
     def subscriptions(self, since: int = 0) -> list[tuple[str, str]]:
         """`(client_id, topic filter)` subscribed after the mark."""
-
-
-def with_form_defaults(schema: list[dict[str, Any]], user_input: dict[str, Any]) -> dict[str, Any]:
-    """`user_input` on top of the form's initial data, as the frontend submits a form.
-
-    The frontend starts every field at its suggested value, else its default, and a
-    section (an "expandable") at its fields' initial data, so a user who leaves a
-    folded section alone still sends it (MQTT's own flow requires its
-    `other_settings` section since HA 2026.10, for example). For brevity a caller may
-    give a section's field at the top level: it goes into its section, where a person
-    filling the form would have typed it.
-    """
-    sections = {f["name"]: f for f in schema if f.get("type") == "expandable"}
-    home = {inner["name"]: name for name, f in sections.items() for inner in f.get("schema", [])}
-    top = {f["name"] for f in schema}
-    given: dict[str, Any] = {}
-    for key, value in user_input.items():
-        if key in home and key not in top:
-            given.setdefault(home[key], {})[key] = value
-        elif key in sections and isinstance(value, dict):
-            given.setdefault(key, {}).update(value)
-        else:
-            given[key] = value
-    filled: dict[str, Any] = {}
-    for field_ in schema:
-        name = field_["name"]
-        if name in sections:
-            inner = with_form_defaults(field_.get("schema", []), given.pop(name, {}))
-            if inner or field_.get("required"):
-                filled[name] = inner
-            continue
-        initial = _initial(field_)
-        if initial is not None:
-            filled[name] = initial
-    filled.update(given)
-    return filled
-
-
-def _initial(field_: dict[str, Any]) -> Any:
-    """The value the frontend starts a field at (ha-form's initial data), or None."""
-    suggested = (field_.get("description") or {}).get("suggested_value")
-    if suggested is not None:
-        return suggested
-    if "default" in field_:
-        return field_["default"]
-    if field_.get("required"):
-        return _initial_value(field_.get("selector") or {})
-    return None
-
-
-def _initial_value(selector: dict[str, Any]) -> Any:
-    """What the frontend puts in a required field without a default (ha-form)."""
-    kind, config = next(iter(selector.items()), ("", None))
-    config = config or {}
-    many = bool(config.get("multiple"))
-    if kind == "boolean":
-        return False
-    if kind in ("text", "entity"):
-        return [] if many else ""
-    if kind == "number":
-        return config.get("min", 0)
-    if kind == "select" and config.get("options"):
-        first = config["options"][0]
-        value = first if isinstance(first, str) else first.get("value")
-        return [value] if many else value
-    return None
 
 
 class HassClient:
@@ -306,22 +241,6 @@ class HassClient:
                 )
             await asyncio.sleep(0.1)
 
-    async def save_dashboard(self, url_path: str, config: dict[str, Any]) -> None:
-        """A storage-mode dashboard (in the sidebar) with `config`, as the raw editor saves it."""
-        async with self.websocket() as ws:
-            dashboards = await ws.command("lovelace/dashboards/list")
-            if not any(item["url_path"] == url_path for item in dashboards):
-                await ws.command(
-                    "lovelace/dashboards/create",
-                    url_path=url_path,
-                    title=config.get("title", url_path),
-                    icon="mdi:view-dashboard",
-                    show_in_sidebar=True,
-                    require_admin=False,
-                    mode="storage",
-                )
-            await ws.command("lovelace/config/save", url_path=url_path, config=config)
-
     # -- states -------------------------------------------------------------------------
 
     async def get_state(self, entity_id: str) -> dict[str, Any] | None:
@@ -470,79 +389,3 @@ class WsClient:
             self._new_event.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_event.wait(), remaining)
-
-
-# -- onboarding and login -----------------------------------------------------------------
-
-
-def client_id(base_url: str) -> str:
-    """The OAuth client id the frontend uses: the instance's own URL."""
-    return base_url + "/"
-
-
-async def onboard(client: HassClient, name: str, username: str, password: str) -> str:
-    """Do every onboarding step the browser does; returns a long-lived access token.
-
-    The user step answers with an auth code, exchanged at /auth/token for an access
-    token; the other steps need that token. The long-lived token outlives the 30 min
-    of an access token, for long test sessions.
-    """
-    cid = client_id(client.base_url)
-    user = await client.rest_post(
-        "/api/onboarding/users",
-        {
-            "client_id": cid,
-            "name": name,
-            "username": username,
-            "password": password,
-            "language": "en",
-        },
-    )
-    tokens = await client.post_form(
-        "/auth/token",
-        {"grant_type": "authorization_code", "code": user["auth_code"], "client_id": cid},
-    )
-    client.token = tokens["access_token"]
-    await client.rest_post("/api/onboarding/core_config")
-    await client.rest_post("/api/onboarding/analytics")
-    await client.rest_post(
-        "/api/onboarding/integration", {"client_id": cid, "redirect_uri": f"{cid}?auth_callback=1"}
-    )
-    steps = await client.rest_get("/api/onboarding")
-    if not all(step["done"] for step in steps):
-        raise HassApiError(f"onboarding not finished: {steps}")
-    async with client.websocket() as ws:
-        token = await ws.command(
-            "auth/long_lived_access_token",
-            client_name=f"frigate_rules harness {time.time_ns()}",
-            lifespan=30,
-        )
-    client.token = str(token)
-    return client.token
-
-
-async def is_onboarded(client: HassClient) -> bool:
-    """Whether the user step of onboarding is done (a user exists)."""
-    steps = await client.rest_get("/api/onboarding")
-    return any(step["step"] == "user" and step["done"] for step in steps)
-
-
-async def login(client: HassClient, username: str, password: str) -> str:
-    """Log in through the login flow like the login page does; an access token."""
-    cid = client_id(client.base_url)
-    flow = await client.rest_post(
-        "/auth/login_flow",
-        {"client_id": cid, "handler": ["homeassistant", None], "redirect_uri": cid},
-    )
-    result = await client.rest_post(
-        f"/auth/login_flow/{flow['flow_id']}",
-        {"client_id": cid, "username": username, "password": password},
-    )
-    if result.get("type") != "create_entry":
-        raise HassApiError(f"login failed: {result}")
-    tokens = await client.post_form(
-        "/auth/token",
-        {"grant_type": "authorization_code", "code": result["result"], "client_id": cid},
-    )
-    client.token = str(tokens["access_token"])
-    return client.token

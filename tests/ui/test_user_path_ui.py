@@ -17,7 +17,7 @@ import pytest
 import yaml
 from playwright.async_api import Page, expect
 
-from scripts.devstack import HassClient, run_replay
+from scripts.devstack import HassClient, run_replay, save_dashboard
 from tests.e2e.conftest import E2EStack, fixture_path
 
 from .conftest import Shots
@@ -164,7 +164,7 @@ async def test_dashboard_shows_the_rule_turning_on(
         "binary_sensor.front_door_person",
     ), "the entity ids docs/dashboard.yaml names"
     await hass_api.wait_for_state(front_door, lambda s: s["state"] == "off")
-    await hass_api.save_dashboard("frigate-rules", yaml.safe_load(DASHBOARD.read_text()))
+    await save_dashboard(hass_api, "frigate-rules", yaml.safe_load(DASHBOARD.read_text()))
 
     await page.get_by_role("link", name="Frigate Rules").click()
     await expect(page.get_by_role("heading", name="Rules")).to_be_visible()
