@@ -61,8 +61,10 @@ class Form:
                     yield inner["selector"]
 
 
-async def forms(hass: HomeAssistant, entry: MockConfigEntry, rule_id: str) -> list[Form]:
-    """Every form of the config flow, the options flow and the rule subentry flow."""
+async def forms(
+    hass: HomeAssistant, entry: MockConfigEntry, rule_id: str, sequence_id: str | None = None
+) -> list[Form]:
+    """Every form of the config flow, the options flow and the subentry flows."""
     found: list[Form] = []
     flows = hass.config_entries
     for source, context in (
@@ -82,6 +84,18 @@ async def forms(hass: HomeAssistant, entry: MockConfigEntry, rule_id: str) -> li
         result = await flows.subentries.async_init((entry.entry_id, "rule"), context=context)
         found.append(Form(("config_subentries", "rule", "step", source), serialized(result)))
         flows.subentries.async_abort(result["flow_id"])
+    if sequence_id is not None:
+        for source, context in (
+            ("user", {"source": SOURCE_USER}),
+            ("reconfigure", {"source": SOURCE_RECONFIGURE, "subentry_id": sequence_id}),
+        ):
+            result = await flows.subentries.async_init(
+                (entry.entry_id, "sequence"), context=context
+            )
+            found.append(
+                Form(("config_subentries", "sequence", "step", source), serialized(result))
+            )
+            flows.subentries.async_abort(result["flow_id"])
     return found
 
 

@@ -109,6 +109,7 @@ async def test_create_rule_adds_sensor_without_reload(
             {"advanced": "out_of_range"},
         ),
         ({**VALID, "name": "  "}, {"what": "name_required"}),
+        ({**VALID, "recognition_wait_seconds": 31}, {"who": "out_of_range"}),
     ],
 )
 async def test_rule_validation_errors(
@@ -131,9 +132,37 @@ async def test_rule_validation_errors(
     expanded = {
         f["name"]: f["expanded"] for f in serialized(result) if f.get("type") == "expandable"
     }
-    assert expanded == {"what": True, "alarm": True, "advanced": section == "advanced"}
+    assert expanded == {
+        "what": True,
+        "alarm": True,
+        "who": section == "who",
+        "advanced": section == "advanced",
+    }
     # What the user typed is still there.
     assert form_fields(result)["name"]["description"]["suggested_value"] == user_input["name"]
+
+
+async def test_who_section_offers_the_names_frigate_recognized(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = await setup_entry(hass, make_entry())
+    for line in fixture_lines("g_known_face_v017.jsonl"):
+        async_fire_mqtt_message(hass, line["topic"], wire_payload(line))
+    await hass.async_block_till_done()
+    result = await start_rule_flow(hass, entry)
+    # Frigate recognized alice at 93 % in the replay.
+    assert form_fields(result)["known_sub_labels"]["selector"]["select"]["options"] == ["alice"]
+    family = {"sub_label_mode": "unknown_only", "known_sub_labels": ["alice", "bob"]}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        form_input(result, {**VALID, **family, "recognition_wait_seconds": 3}),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    (subentry,) = entry.subentries.values()
+    rule = entry.runtime_data.engine.rules[subentry.subentry_id]
+    assert rule.sub_label_mode == "unknown_only"
+    assert rule.known_sub_labels == ("alice", "bob")
+    assert rule.recognition_wait_seconds == 3
 
 
 async def test_duplicate_rule_name_is_refused(
@@ -273,6 +302,11 @@ RULE_LAYOUT = [
     ),
     ("alarm", True, ["alarm_entity", "alarm_states", "action"]),
     (
+        "who",
+        False,
+        ["sub_label_mode", "known_sub_labels", "recognition_wait_seconds", "min_dwell_seconds"],
+    ),
+    (
         "advanced",
         False,
         [
@@ -324,6 +358,7 @@ async def test_add_and_edit_share_one_sectioned_form(
             "within_seconds": 10,
         },
         "alarm": {"action": "notify"},
+        "who": {"sub_label_mode": "any", "recognition_wait_seconds": 0, "min_dwell_seconds": 0},
         "advanced": {
             "aggregation": "max",
             "percentile": 90,

@@ -152,10 +152,19 @@ async def surface(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> tuple[list[Form], list[Entity], dict[str, dict[str, bool]], str]:
     """Forms, entities, services and the rule's device of a loaded entry with a rule."""
-    entry = await setup_entry(hass, make_entry(rules=[rule_subentry(subentry_id="rule1")]))
+    sequence = {
+        "data": {"name": "Drive then door", "step_1_cameras": ["a"], "step_2_cameras": ["b"]},
+        "subentry_type": "sequence",
+        "title": "Drive then door",
+        "unique_id": None,
+        "subentry_id": "seq1",
+    }
+    entry = await setup_entry(
+        hass, make_entry(rules=[rule_subentry(subentry_id="rule1"), sequence])
+    )
     device = rule_device(hass, entry, "rule1")
     assert device is not None
-    shown = await forms(hass, entry, "rule1")
+    shown = await forms(hass, entry, "rule1", "seq1")
     return shown, entities(hass, entry), services(hass), device.id
 
 

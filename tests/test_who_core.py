@@ -17,7 +17,7 @@ from custom_components.frigate_rules.core.model import (
     Source,
     SubLabelMode,
 )
-from custom_components.frigate_rules.core.objects import MAX_OBJECTS, ObjectMemory
+from custom_components.frigate_rules.core.objects import MAX_NAMES_SEEN, MAX_OBJECTS, ObjectMemory
 from custom_components.frigate_rules.core.rules import evaluate, evaluate_observations
 
 T0 = 1_000.0
@@ -253,3 +253,19 @@ def test_the_object_memory_is_bounded() -> None:
     assert len(memory.names(f"e{MAX_OBJECTS}")) == 8
     memory.prune(before=MAX_OBJECTS)
     assert len(memory) == 5
+
+
+def test_names_seen_are_recognitions_at_the_threshold_most_recent_last_and_bounded() -> None:
+    memory = ObjectMemory(min_recognition_pct=90.0)
+    memory.observe(sighting(T0))
+    memory.recognition("e1", "mallory", 89.9)
+    memory.recognition("e1", "alice", 93.0)
+    memory.observe(sighting(T0, event_id="e2", sub_label="bob"))
+    memory.recognition("e1", "alice", 95.0)
+    assert memory.names_seen == ["bob", "alice"]
+    for n in range(MAX_NAMES_SEEN):
+        memory.observe(sighting(T0, event_id=f"person{n}"))
+        memory.recognition(f"person{n}", f"name{n}", 99.0)
+    assert len(memory.names_seen) == MAX_NAMES_SEEN
+    assert "bob" not in memory.names_seen
+    assert memory.names_seen[-1] == f"name{MAX_NAMES_SEEN - 1}"

@@ -24,10 +24,12 @@ from .const import (
     CONF_TOPIC_PREFIX,
     DOMAIN,
     SUBENTRY_RULE,
+    SUBENTRY_SEQUENCE,
 )
 from .core.topics import DEFAULT_TOPIC_PREFIX, is_valid_topic_base
 from .options_flow import FrigateRulesOptionsFlow
 from .rule_flow import RuleSubentryFlow
+from .sequence_flow import SequenceSubentryFlow
 
 MQTT_DOMAIN = "mqtt"
 
@@ -156,7 +158,7 @@ class FrigateRulesConfigFlow(ConfigFlow, domain=DOMAIN):
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Rules are subentries, so that each can be added or edited on its own."""
-        return {SUBENTRY_RULE: RuleSubentryFlow}
+        return {SUBENTRY_RULE: RuleSubentryFlow, SUBENTRY_SEQUENCE: SequenceSubentryFlow}
 
     @staticmethod
     @callback

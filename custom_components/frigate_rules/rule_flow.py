@@ -22,8 +22,8 @@ from homeassistant.config_entries import (
 from homeassistant.helpers import selector
 
 from .compat import vol
-from .const import SUBENTRY_RULE
-from .core.model import Action, Aggregation, OnUnavailable, ZoneMatch
+from .const import SUBENTRY_RULE, SUBENTRY_SEQUENCE
+from .core.model import Action, Aggregation, OnUnavailable, SubLabelMode, ZoneMatch
 from .core.ruleconfig import (
     ALARM_DOMAIN,
     ALARM_STATES,
@@ -61,6 +61,8 @@ class Offers:
     zones: dict[str, set[str]] = field(default_factory=dict)
     """Zone -> the cameras it was seen on."""
     labels: list[str] = field(default_factory=list)
+    sub_labels: list[str] = field(default_factory=list)
+    """Names Frigate recognized lately, and those rules already use."""
 
     def zone_options(self) -> list[selector.SelectOptionDict]:
         """Each zone labelled with its cameras, grouped by camera."""
@@ -114,6 +116,16 @@ RULE_FORM: tuple[Section[Offers], ...] = (
         ),
     ),
     Section(
+        "who",
+        (
+            Field("sub_label_mode", lambda _: choice(_values(SubLabelMode), "sub_label_mode")),
+            Field("known_sub_labels", lambda offers: names(offers.sub_labels), cleared=[]),
+            Field("recognition_wait_seconds", lambda _: number_box("s")),
+            Field("min_dwell_seconds", lambda _: number_box("s")),
+        ),
+        collapsed=True,
+    ),
+    Section(
         "advanced",
         (
             Field("aggregation", lambda _: choice(_values(Aggregation), "aggregation")),
@@ -138,17 +150,28 @@ def offers(entry: ConfigEntry, values: Mapping[str, Any]) -> Offers:
         for zone in zone_names:
             zones.setdefault(zone, set()).update(camera_names)
 
+    sub_labels: set[str] = set(values.get("known_sub_labels") or ())
     if entry.state is ConfigEntryState.LOADED:
-        buffer = entry.runtime_data.engine.buffer
-        cameras.update(buffer.cameras)
-        for camera, camera_zones in buffer.zones_seen.items():
+        engine = entry.runtime_data.engine
+        cameras.update(engine.buffer.cameras)
+        for camera, camera_zones in engine.buffer.zones_seen.items():
             add([camera], camera_zones)
+        sub_labels.update(engine.objects.names_seen)
     for subentry in entry.subentries.values():
         if subentry.subentry_type == SUBENTRY_RULE:
             add(subentry.data.get("cameras", ()), subentry.data.get("zones", ()))
+            sub_labels.update(subentry.data.get("known_sub_labels", ()))
+        elif subentry.subentry_type == SUBENTRY_SEQUENCE:
+            for step in range(1, 5):
+                add(
+                    subentry.data.get(f"step_{step}_cameras", ()),
+                    subentry.data.get(f"step_{step}_zones", ()),
+                )
     add(values.get("cameras") or (), values.get("zones") or ())
     labels = sorted({*COMMON_LABELS, *(values.get("labels") or ())})
-    return Offers(cameras=sorted(cameras), zones=zones, labels=labels)
+    return Offers(
+        cameras=sorted(cameras), zones=zones, labels=labels, sub_labels=sorted(sub_labels)
+    )
 
 
 def rule_schema(
@@ -188,7 +211,7 @@ class RuleSubentryFlow(ConfigSubentryFlow):
             except InvalidRule as err:
                 errors, expand = place_errors(RULE_FORM, err.errors)
             else:
-                if _name_taken(entry, rule.name, rule_id):
+                if name_taken(entry, rule.name, rule_id):
                     errors, expand = place_errors(RULE_FORM, {"name": "name_taken"})
                 else:
                     data = rule_to_mapping(rule)
@@ -202,11 +225,13 @@ class RuleSubentryFlow(ConfigSubentryFlow):
         )
 
 
-def _name_taken(entry: ConfigEntry, name: str, own_id: str | None) -> bool:
-    """Rule names give MQTT topic segments, so two rules may not share one."""
+def name_taken(
+    entry: ConfigEntry, name: str, own_id: str | None, subentry_type: str = SUBENTRY_RULE
+) -> bool:
+    """Names give MQTT topic segments, so two rules (or sequences) may not share one."""
     slug = sanitize_segment(name)
     return any(
-        sub.subentry_type == SUBENTRY_RULE
+        sub.subentry_type == subentry_type
         and sub.subentry_id != own_id
         and sanitize_segment(sub.title) == slug
         for sub in entry.subentries.values()

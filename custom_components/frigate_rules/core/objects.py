@@ -21,6 +21,8 @@ from .model import Observation, ZoneMatch
 MAX_OBJECTS: Final = 4096
 MAX_SEGMENTS: Final = 32
 MAX_NAMES: Final = 8
+# Names recognized so far, across objects, offered in the rule form.
+MAX_NAMES_SEEN: Final = 200
 DEFAULT_MIN_RECOGNITION_PCT: Final = 90.0
 
 
@@ -40,10 +42,11 @@ class TrackedObject:
 class ObjectMemory:
     """Per event id: first sighting, zone history, names; least recently seen forgotten."""
 
-    __slots__ = ("_objects", "forgotten", "min_recognition_pct")
+    __slots__ = ("_names_seen", "_objects", "forgotten", "min_recognition_pct")
 
     def __init__(self, min_recognition_pct: float = DEFAULT_MIN_RECOGNITION_PCT) -> None:
         self._objects: OrderedDict[str, TrackedObject] = OrderedDict()
+        self._names_seen: OrderedDict[str, None] = OrderedDict()
         self.min_recognition_pct = float(min_recognition_pct)
         self.forgotten = 0
 
@@ -75,6 +78,7 @@ class ObjectMemory:
         sub_label = observation.sub_label
         if sub_label is not None and len(known.sub_labels) < MAX_NAMES:
             known.sub_labels.add(sub_label)
+            self._remember_name(sub_label)
 
     def recognition(self, event_id: str, name: str, score_pct: float) -> None:
         """A recognition attempt (face, plate, classification) for an object."""
@@ -86,6 +90,19 @@ class ObjectMemory:
             return
         if best is None or score_pct > best:
             known.recognized[name] = score_pct
+        if score_pct >= self.min_recognition_pct:
+            self._remember_name(name)
+
+    @property
+    def names_seen(self) -> list[str]:
+        """Names recognized lately (most recent last), for the rule form's suggestions."""
+        return list(self._names_seen)
+
+    def _remember_name(self, name: str) -> None:
+        self._names_seen[name] = None
+        self._names_seen.move_to_end(name)
+        if len(self._names_seen) > MAX_NAMES_SEEN:
+            self._names_seen.popitem(last=False)
 
     def names(self, event_id: str) -> frozenset[str]:
         """Names the object is recognized as: its sub_label, or updates at the threshold."""
