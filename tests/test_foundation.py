@@ -21,6 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
+from custom_components.frigate_rules.const import DOMAIN
 from custom_components.frigate_rules.core.topics import SUBSCRIBED
 from scripts.devstack import count_subscribed
 
@@ -86,7 +87,7 @@ async def test_setup_creates_entities(
         "publisher_errors",
     }
     registry = er.async_get(hass)
-    for disabled in ("publisher_reconnect_attempts", "publisher_errors"):
+    for disabled in ("last_observation", "publisher_reconnect_attempts", "publisher_errors"):
         assert registry.async_get(ids[disabled]).disabled_by is er.RegistryEntryDisabler.INTEGRATION  # type: ignore[union-attr]
         assert hass.states.get(ids[disabled]) is None
     assert state(hass, ids["publisher_state"]) == "disabled"
@@ -94,7 +95,6 @@ async def test_setup_creates_entities(
     assert state(hass, ids["availability"]) == STATE_ON
     assert state(hass, ids["messages_received"]) == "0"
     assert state(hass, ids["parse_errors"]) == "0"
-    assert state(hass, ids["last_observation"]) == "unknown"
     assert registry.async_get(ids["parse_errors"]).entity_category == "diagnostic"  # type: ignore[union-attr]
     subscribed = {call.args[0] for call in mqtt_mock.async_subscribe.call_args_list}
     assert subscribed >= SUBSCRIBED_TOPICS
@@ -107,8 +107,15 @@ async def test_replay_counts_messages_and_observations(
     entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    await setup_entry(hass, entry)
+    # A user who wants the last observation's time turns its sensor on.
+    entry.add_to_hass(hass)
+    er.async_get(hass).async_get_or_create(
+        "sensor", DOMAIN, f"{entry.entry_id}_last_observation", config_entry=entry
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
     ids = entity_ids(hass, entry)
+    assert state(hass, ids["last_observation"]) == "unknown"
     await replay(hass, "a_person_backyard_v017.jsonl")
     expected = count_subscribed(FIXTURES / "a_person_backyard_v017.jsonl")
     await flush_stats(hass, freezer)

@@ -65,6 +65,9 @@ SENSORS: tuple[StatsSensorDescription, ...] = (
         translation_key="last_observation",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
+        # Off by default: it changes with nearly every Frigate message, so it would fill
+        # the logbook and the recorder; availability says whether Frigate is talking.
+        entity_registry_enabled_default=False,
         value_fn=_last_observation,
     ),
     StatsSensorDescription(

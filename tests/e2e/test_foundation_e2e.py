@@ -8,7 +8,7 @@ and every assertion reads entity states through the REST API.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ FIXTURE = fixture_path("a_person_backyard_v017.jsonl")
 PREFIX = "e2e_foundation"
 KEYS = (
     "availability",
-    "last_observation",
     "messages_received",
     "parse_errors",
     "observations_dropped",
@@ -79,6 +78,14 @@ def write_jsonl(path: Path, topic: str, payloads: list[Any]) -> Path:
     return path
 
 
+async def last_observation_at(client: HassClient, entry_id: str) -> float:
+    """When the entry last took in a detection, from its diagnostics."""
+    diagnostics = await client.rest_get(f"/api/diagnostics/config_entry/{entry_id}")
+    at = diagnostics["data"]["counters"]["last_observation_at"]
+    assert at is not None, "no detection taken in"
+    return float(at)
+
+
 def as_int(state: dict[str, Any]) -> int:
     """A counter sensor's state as an int (fails loudly on unknown/unavailable)."""
     return int(float(state["state"]))
@@ -106,13 +113,15 @@ async def test_replay_reaches_sensors_and_garbage_is_counted(
     assert as_int(messages) == expected
     available = await hass_api.wait_for_state(ids["availability"], lambda s: s["state"] == "on")
     assert available["attributes"].get("device_class") == "connectivity"
-    last = await hass_api.wait_for_state(
-        ids["last_observation"], lambda s: s["state"] not in ("unknown", "unavailable")
-    )
-    observed_at = datetime.fromisoformat(last["state"])
-    assert observed_at.tzinfo is not None
-    assert abs((datetime.now(UTC) - observed_at).total_seconds()) < 300
-    assert last["attributes"].get("device_class") == "timestamp"
+    # The last observation's sensor is registered, disabled until a user wants it; the
+    # time it would show is in the diagnostics.
+    last_observation = f"{entry_id}_last_observation"
+    async with hass_api.websocket() as ws:
+        registered = await ws.command("config/entity_registry/list")
+    (entry,) = [item for item in registered if item["unique_id"] == last_observation]
+    assert entry["disabled_by"] == "integration"
+    observed_at = await last_observation_at(hass_api, entry_id)
+    assert abs(time.time() - observed_at) < 300
     errors_before = as_int(await hass_api.wait_for_state(ids["parse_errors"], lambda s: True))
     assert errors_before == 0, "every line of the fixture is a valid Frigate message"
     dropped = await hass_api.wait_for_state(ids["observations_dropped"], lambda s: True)
@@ -136,10 +145,8 @@ async def test_replay_reaches_sensors_and_garbage_is_counted(
     )
     assert as_int(errors) == errors_before + GARBAGE_COUNT
     assert as_int(messages) == target
-    # 101 messages, exactly 100 errors: the valid event was parsed, not rejected. The
-    # timestamp sensor has whole-second resolution, so it may not have moved.
-    newer = await hass_api.wait_for_state(ids["last_observation"], lambda s: True)
-    assert datetime.fromisoformat(newer["state"]) >= observed_at
+    # 101 messages, exactly 100 errors: the valid event was parsed, not rejected.
+    assert await last_observation_at(hass_api, entry_id) > observed_at
     assert e2e_stack.hass.setup_failures({"frigate_rules", "mqtt"}) == []
     assert e2e_stack.hass.errors_mentioning("frigate_rules") == [], "nothing may escape"
 
