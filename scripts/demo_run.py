@@ -122,6 +122,44 @@ DEMO_RULES: list[list[dict[str, Any]]] = [
             "within_seconds": 10,
         }
     ],
+    # Who and how long (README "Who and how long"): alice is family, the replay's
+    # other person at the front door is not; someone stays on the porch for 40 s.
+    [
+        {
+            "name": "Stranger at the front door",
+            "cameras": ["front_door"],
+            "zones": ["porch"],
+            "sub_label_mode": "unknown_only",
+            "known_sub_labels": ["alice"],
+            "recognition_wait_seconds": 3,
+            "cooldown_seconds": 60,
+        }
+    ],
+    [
+        {
+            "name": "Lingering at the front door",
+            "cameras": ["front_door"],
+            "zones": ["porch"],
+            "min_dwell_seconds": 30,
+            "within_seconds": 10,
+            "cooldown_seconds": 60,
+        }
+    ],
+]
+# Sequences the demo creates, like DEMO_RULES (README "Sequences").
+DEMO_SEQUENCES: list[list[dict[str, Any]]] = [
+    [
+        {
+            "name": "Driveway then back door",
+            "step_1_cameras": ["driveway"],
+            "step_1_zones": ["drive"],
+            "step_2_cameras": ["backdoor"],
+            "step_2_zones": ["steps"],
+            "min_confidence_pct": 70,
+            "within_seconds": 30,
+            "cooldown_seconds": 60,
+        }
+    ],
 ]
 
 
@@ -153,7 +191,8 @@ def pick_port(*preferred: int | None) -> int:
 
 
 async def create_demo_rules(client: HassClient, entry_id: str) -> list[str]:
-    """Hook for the demo rules: add each of DEMO_RULES missing by title; their titles.
+    """Hook for the demo rules: add each of DEMO_RULES and DEMO_SEQUENCES missing by
+    title; their titles.
 
     Goes through the subentry flow (`/api/config/config_entries/subentries/flow`) as the
     UI does. Rules already present (a second run) are left alone.
@@ -162,11 +201,13 @@ async def create_demo_rules(client: HassClient, entry_id: str) -> list[str]:
         existing = await ws.command("config_entries/subentries/list", entry_id=entry_id)
     titles = {item["title"] for item in existing}
     created: list[str] = []
-    for steps in DEMO_RULES:
+    wanted = [("rule", steps) for steps in DEMO_RULES]
+    wanted += [("sequence", steps) for steps in DEMO_SEQUENCES]
+    for kind, steps in wanted:
         name = str(steps[0]["name"])
         if name in titles:
             continue
-        await client.create_subentry(entry_id, "rule", steps)
+        await client.create_subentry(entry_id, kind, steps)
         created.append(name)
     return created
 

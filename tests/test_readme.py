@@ -30,6 +30,7 @@ from custom_components.frigate_rules.const import DOMAIN, EVENT_ALERT
 
 from .conftest import fixture_lines, make_entry, rule_subentry, setup_entry, wire_payload
 from .helpers import EVENT_KEYS
+from .test_sequence_rules import sequence
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 BLOCKS = re.findall(r"^```(yaml|json)\n(.*?)^```", README, re.MULTILINE | re.DOTALL)
@@ -60,7 +61,7 @@ def kind_of(example: Any) -> str:
 def test_the_readme_has_the_examples_it_promises() -> None:
     kinds = [kind_of(yaml.safe_load(text)) for lang, text in BLOCKS if lang == "yaml"]
     assert "unknown" not in kinds
-    assert sorted(kinds) == sorted(["action"] * 3 + ["automation"] * 2 + ["template", "logger"])
+    assert sorted(kinds) == sorted(["action"] * 4 + ["automation"] * 2 + ["template", "logger"])
     assert [lang for lang, _ in BLOCKS].count("json") == 1
 
 
@@ -94,8 +95,15 @@ async def person_on_the_patio(hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
 
 
+SEQUENCE_SENSOR = "binary_sensor.driveway_then_back_door"
+
+
+def rule_examples() -> list[Any]:
+    return [e for e in examples("action") if e["data"].get("entity_id") != SEQUENCE_SENSOR]
+
+
 async def test_the_action_examples_run(hass: HomeAssistant, backyard: MockConfigEntry) -> None:
-    by_entity, inline, reset = examples("action")
+    by_entity, inline, reset = rule_examples()
     domain, service = by_entity["action"].split(".")
     response: Any = await hass.services.async_call(
         domain, service, by_entity["data"], blocking=True, return_response=True
@@ -111,6 +119,35 @@ async def test_the_action_examples_run(hass: HomeAssistant, backyard: MockConfig
     domain, service = reset["action"].split(".")
     assert (domain, service) == (DOMAIN, "reset_cooldown")
     await hass.services.async_call(domain, service, reset["data"], blocking=True)
+
+
+async def test_the_sequence_example_explains_its_chain(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The README's sequence, as its table sets it up, asked with the README's call."""
+    await setup_entry(
+        hass,
+        make_entry(
+            rules=[
+                sequence(
+                    "Driveway then back door",
+                    "seq",
+                    step_1_cameras=["driveway"],
+                    step_1_zones=["drive"],
+                    step_2_cameras=["backdoor"],
+                    step_2_zones=["steps"],
+                )
+            ]
+        ),
+    )
+    (example,) = [e for e in examples("action") if e["data"].get("entity_id") == SEQUENCE_SENSOR]
+    domain, service = example["action"].split(".")
+    response: Any = await hass.services.async_call(
+        domain, service, example["data"], blocking=True, return_response=True
+    )
+    assert response["matched"] is True
+    assert [link["camera"] for link in response["chain"]] == ["driveway", "backdoor"]
+    assert [clause["clause"] for clause in response["trace"]][-2:] == ["step_1", "step_2"]
 
 
 async def test_the_automation_examples_notify_and_sound_the_siren(

@@ -109,7 +109,7 @@ async def test_sequence_errors_land_on_their_section(
     assert form_fields(result)["name"]["description"]["suggested_value"] == user_input["name"]
 
 
-async def test_a_sequence_cannot_take_a_rule_s_name(
+async def test_two_sequences_cannot_share_a_name(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
     entry = await setup_entry(

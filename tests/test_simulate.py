@@ -228,6 +228,21 @@ async def test_inline_rule_with_percentile_at_given_time(hass: HomeAssistant, lo
     assert response["next_change_at"] == (now + timedelta(seconds=9)).isoformat()
 
 
+async def test_given_observations_can_say_who_frigate_recognized(
+    hass: HomeAssistant, loaded: Any
+) -> None:
+    family_excluded = {
+        "cameras": ["front_door"],
+        "sub_label_mode": "unknown_only",
+        "known_sub_labels": ["alice", "bob"],
+    }
+    seen = {"camera": "front_door", "confidence_pct": 91, "seconds_ago": 1}
+    alice = await simulate(hass, rule=family_excluded, observations=[seen | {"sub_label": "alice"}])
+    stranger = await simulate(hass, rule=family_excluded, observations=[seen])
+    assert (alice["matched"], first_failing(alice)) == (False, "recognition")
+    assert stranger["matched"] is True
+
+
 @pytest.mark.parametrize(
     ("call", "key"),
     [

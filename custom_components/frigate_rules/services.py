@@ -53,6 +53,8 @@ OBSERVATION_SCHEMA = vol.Schema(
         vol.Optional("zones", default=list): vol.All(cv.ensure_list, [cv.string]),
         vol.Optional("seconds_ago", default=0): vol.All(vol.Coerce(float), vol.Range(min=0)),
         vol.Optional("stationary", default=False): cv.boolean,
+        # Who Frigate recognized (face, plate, classification), for "who" rules.
+        vol.Optional("sub_label"): cv.string,
     }
 )
 
@@ -198,7 +200,7 @@ def _observation(index: int, item: Mapping[str, Any], now: float) -> Observation
         event_id=f"simulated-{index}",
         camera=item["camera"],
         label=item["label"],
-        sub_label=None,
+        sub_label=item.get("sub_label"),
         confidence_pct=item["confidence_pct"],
         zones=zones,
         entered_zones=zones,
