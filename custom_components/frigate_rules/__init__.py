@@ -58,13 +58,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: FrigateRulesConfigEntry)
     entry.async_on_unload(notifier.async_stop)
     alerts = AlertManager(hass, entry.entry_id, entry.data.get(CONF_FRIGATE_URL))
     outbound = Outbound(hass)
-    engine = Engine(
-        hass,
-        entry.data[CONF_TOPIC_PREFIX],
-        entry.options,
-        RuleOutputs(alerts, notifier, outbound),
-        notifier,
-    )
+    outputs = RuleOutputs(hass.loop, alerts, notifier, outbound)
+    engine = Engine(hass, entry.data[CONF_TOPIC_PREFIX], entry.options, outputs, notifier)
     if entry.data.get(CONF_FRIGATE_URL):
         engine.rest = _rest_fallback(hass, entry, engine)
         entry.async_on_unload(engine.rest.async_stop)
@@ -80,6 +75,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FrigateRulesConfigEntry)
     # Stops registered before the starts: a start that fails half-way leaves nothing.
     entry.async_on_unload(outbound.async_stop)
     entry.async_on_unload(engine.async_stop)
+    entry.async_on_unload(outputs.async_stop)  # unload runs these last to first
     await outbound.async_start(entry.entry_id, entry.options, notifier.counters_changed)
     await engine.async_start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

@@ -1,34 +1,82 @@
 """What a rule's new evaluation changes, in the order people and programs see it.
 
 This is the one place that order is written (DESIGN 3): first the alert (the bus event
-and the alarm action: automations react to it), then the rule's sensor, then the MQTT
-consumers (the rule's retained state before its alert, so a consumer that sees the
-alert also has the state). The publisher only takes the messages into its outbox here;
-paho sends them in a later pass of the loop, when the socket is writable.
+and the alarm action), inline with the MQTT message, so automations react to it in the
+same pass of the loop; then the rule's sensor; then the MQTT consumers (the rule's
+retained state before its alert, so a consumer that sees the alert also has the state).
+
+The sensor and the publisher wait for the loop's next pass. HA's websocket API hands
+a queued event to its writer one pass after it was queued (it coalesces), so work done
+in that pass would hold the alert back from dashboards and websocket clients; queued
+behind it, the sensor write and the MQTT packets come right after. One queue keeps
+them in the order the evaluations happened, whatever the burst.
 """
 
 from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .alerts import AlertManager
 from .core.model import Condition, Evaluation
 from .notifier import Notifier
 from .outbound import Outbound
 
+type _Tail = tuple[Condition, bool | None, Sequence[Mapping[str, Any]]]
+"""A rule, its state to publish (None: it was removed), its alerts to publish."""
+
 
 class RuleOutputs:
-    """Fans one evaluation out to the alert, the entity and the publisher."""
+    """Fans one evaluation out to the alert now, the entity and the publisher next."""
 
-    def __init__(self, alerts: AlertManager, notifier: Notifier, outbound: Outbound) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        alerts: AlertManager,
+        notifier: Notifier,
+        outbound: Outbound,
+    ) -> None:
+        self._loop = loop
         self.alerts = alerts
         self.notifier = notifier
         self.outbound = outbound
+        self._tails: deque[_Tail] = deque()
+        self._flush_handle: asyncio.Handle | None = None
 
     def apply(
         self, rule: Condition, previous: Evaluation | None, evaluation: Evaluation, now: float
     ) -> None:
-        """Alert, sensor, publisher: in this order."""
+        """Alert now; sensor, then publisher, in the next pass."""
         fired = self.alerts.on_evaluation(rule, previous, evaluation, now)
-        self.notifier.rule_changed(rule.rule_id)
-        self.outbound.rule_state(rule, evaluation.matched)
-        for data in fired:
-            self.outbound.rule_alert(rule, data)
+        self._queue((rule, evaluation.matched, fired))
+
+    def removed(self, rule: Condition) -> None:
+        """A rule is gone (or renamed): clear its retained state after what came before."""
+        self._queue((rule, None, []))
+
+    def async_stop(self) -> None:
+        """The entry is unloading: what is still queued has nobody left to show it."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._tails.clear()
+
+    def _queue(self, tail: _Tail) -> None:
+        self._tails.append(tail)
+        if self._flush_handle is None:
+            self._flush_handle = self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        tails = self._tails
+        while tails:
+            rule, matched, fired = tails.popleft()
+            if matched is None:
+                self.outbound.rule_removed(rule)
+                continue
+            self.notifier.rule_changed(rule.rule_id)
+            self.outbound.rule_state(rule, matched)
+            for data in fired:
+                self.outbound.rule_alert(rule, data)

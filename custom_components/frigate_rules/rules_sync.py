@@ -56,9 +56,9 @@ def async_sync_rules(hass: HomeAssistant, entry: FrigateRulesConfigEntry) -> Non
     for rule_id, rule in old.items():
         if rule_id not in new:
             data.alerts.forget_rule(rule_id)
-            data.outbound.rule_removed(rule)
+            engine.outputs.removed(rule)
         elif new[rule_id].name != rule.name:
-            data.outbound.rule_removed(rule)  # its state moves to the new name's topic
+            engine.outputs.removed(rule)  # its state moves to the new name's topic
     engine.async_set_rules(new.values())
     device_registry = dr.async_get(hass)
     for rule_id, rule in new.items():
