@@ -191,8 +191,7 @@ def pick_port(*preferred: int | None) -> int:
 
 
 async def create_demo_rules(client: HassClient, entry_id: str) -> list[str]:
-    """Hook for the demo rules: add each of DEMO_RULES and DEMO_SEQUENCES missing by
-    title; their titles.
+    """Hook for the demo rules: add each of DEMO_RULES and DEMO_SEQUENCES missing; titles.
 
     Goes through the subentry flow (`/api/config/config_entries/subentries/flow`) as the
     UI does. Rules already present (a second run) are left alone.

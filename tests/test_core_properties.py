@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from custom_components.frigate_rules.core.buffer import DetectionBuffer
+from custom_components.frigate_rules.core.incremental import CandidateCache
 from custom_components.frigate_rules.core.model import (
     Aggregation,
     Context,
@@ -227,6 +228,7 @@ def check_agreement(
     assert design_view(expected) == design(rule, observations, now, context)
     for result in (
         evaluate(rule, buffer, now, context),
+        evaluate(rule, buffer, now, context, cache=CandidateCache()),
         evaluate(rule, buffer, now, context, explain=True),
         evaluate_observations(rule, observations, now, context, explain=True),
         evaluate_observations(rule, iter(observations), now, context),

@@ -51,7 +51,7 @@ class Recorder:
 
 
 def outputs(hass: HomeAssistant, recorder: Recorder) -> RuleOutputs:
-    return RuleOutputs(hass.loop, recorder, recorder, recorder)  # type: ignore[arg-type]
+    return RuleOutputs(hass, recorder, recorder, recorder)  # type: ignore[arg-type]
 
 
 async def test_a_burst_reaches_sensor_and_publisher_in_order_in_the_next_pass(

@@ -58,7 +58,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FrigateRulesConfigEntry)
     entry.async_on_unload(notifier.async_stop)
     alerts = AlertManager(hass, entry.entry_id, entry.data.get(CONF_FRIGATE_URL))
     outbound = Outbound(hass)
-    outputs = RuleOutputs(hass.loop, alerts, notifier, outbound)
+    outputs = RuleOutputs(hass, alerts, notifier, outbound)
     engine = Engine(hass, entry.data[CONF_TOPIC_PREFIX], entry.options, outputs, notifier)
     if entry.data.get(CONF_FRIGATE_URL):
         engine.rest = _rest_fallback(hass, entry, engine)

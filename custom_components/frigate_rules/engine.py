@@ -19,10 +19,7 @@ from typing import Any
 
 from homeassistant.components import mqtt
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.event import (
-    async_call_later,
-    async_track_time_interval,
-)
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
 
 from .alerts import AlarmWatch, alarm_state
 from .const import (
@@ -38,6 +35,7 @@ from .core.availability import Availability, CameraAvailability
 from .core.buffer import DetectionBuffer
 from .core.clock import MonotonicWallClock
 from .core.frigate_api import ClockSkew
+from .core.incremental import CandidateCache
 from .core.model import Condition, Context, Evaluation, Observation, Rule, Sequence, SubLabelMode
 from .core.objects import ObjectMemory
 from .core.recognition import Recognition
@@ -95,6 +93,7 @@ class Engine:
         self.evaluations: dict[str, Evaluation] = {}
         self.last_matched: dict[str, float] = {}
         self._rules_by_camera: dict[str, tuple[Condition, ...]] = {}
+        self._candidates = CandidateCache()
         self._timers = RuleTimers(hass, self.clock, self._on_timer)
         self._input = MqttInput(hass, self)
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -154,6 +153,7 @@ class Engine:
             self.last_matched.pop(rule_id, None)
         changed = [rule for rule_id, rule in new.items() if self.rules.get(rule_id) != rule]
         self.rules = new
+        self._candidates.clear()
         by_camera: dict[str, list[Condition]] = {}
         for rule in new.values():
             for camera in rule.cameras:
@@ -293,7 +293,7 @@ class Engine:
         if isinstance(rule, Sequence):
             evaluation = evaluate_sequence(rule, self.buffer, now, context)
         else:
-            evaluation = evaluate(rule, self.buffer, now, context)
+            evaluation = evaluate(rule, self.buffer, now, context, cache=self._candidates)
         if evaluation.observation is not None and evaluation.sub_label is None:
             evaluation.sub_label = self.sub_label_of(evaluation.observation)
         previous = self.evaluations.get(rule.rule_id)
@@ -369,7 +369,6 @@ class Engine:
         deadline = self.availability.silence_deadline()
         if deadline is None or not self._started:
             return
-        # One small extra so that `now > deadline` holds when the timer runs.
         delay = max(0.0, deadline - self.clock()) + WINDOW_TICK  # so `now > deadline`
         self._grace_unsub = async_call_later(self.hass, delay, self._on_grace_timer)
 

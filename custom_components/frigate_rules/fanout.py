@@ -19,6 +19,8 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from homeassistant.core import HomeAssistant
+
 from .alerts import AlertManager
 from .core.model import Condition, Evaluation
 from .notifier import Notifier
@@ -32,18 +34,14 @@ class RuleOutputs:
     """Fans one evaluation out to the alert now, the entity and the publisher next."""
 
     def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        alerts: AlertManager,
-        notifier: Notifier,
-        outbound: Outbound,
+        self, hass: HomeAssistant, alerts: AlertManager, notifier: Notifier, outbound: Outbound
     ) -> None:
-        self._loop = loop
+        self._hass = hass
         self.alerts = alerts
         self.notifier = notifier
         self.outbound = outbound
         self._tails: deque[_Tail] = deque()
-        self._flush_handle: asyncio.Handle | None = None
+        self._flush: asyncio.Task[None] | None = None
 
     def apply(
         self, rule: Condition, previous: Evaluation | None, evaluation: Evaluation, now: float
@@ -58,18 +56,22 @@ class RuleOutputs:
 
     def async_stop(self) -> None:
         """The entry is unloading: what is still queued has nobody left to show it."""
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
         self._tails.clear()
 
     def _queue(self, tail: _Tail) -> None:
         self._tails.append(tail)
-        if self._flush_handle is None:
-            self._flush_handle = self._loop.call_soon(self._flush)
+        if self._flush is None:
+            # A task, not a bare call_soon, so that hass.async_block_till_done and
+            # shutdown wait for it; not eager, so that it runs in the next pass.
+            self._flush = self._hass.async_create_task(
+                self._async_flush(), "frigate_rules outputs", eager_start=False
+            )
 
-    def _flush(self) -> None:
-        self._flush_handle = None
+    async def _async_flush(self) -> None:
+        self._flush = None
         tails = self._tails
         while tails:
             rule, matched, fired = tails.popleft()

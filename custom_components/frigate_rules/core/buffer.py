@@ -65,27 +65,33 @@ _GONE = Observation(
 )
 
 
-class _Series:
+class Series:
     """One camera's observations in arrival order, consumed from the front.
 
     A list, so that a window is a bisection and a slice. Taking from the front moves
     `head` and blanks the slots; the list is compacted once a quarter of it is blank,
     so each observation costs O(1) amortized and at most a third of a slot extra.
+    `offset` counts what compaction removed, so `offset + i` is the arrival number of
+    `items[i]` for as long as this camera stays buffered (`incremental` reads on
+    from the last one it saw).
     """
 
-    __slots__ = ("head", "items")
+    __slots__ = ("head", "items", "offset")
 
     def __init__(self) -> None:
         self.items: list[Observation] = []
         self.head = 0
+        self.offset = 0
 
     def __len__(self) -> int:
         return len(self.items) - self.head
 
     def oldest_at(self) -> float:
+        """When the oldest observation kept was received."""
         return self.items[self.head].observed_at
 
     def newest_first(self) -> Iterator[Observation]:
+        """The observations kept, newest first."""
         return islice(reversed(self.items), len(self))
 
     def take_before(self, cutoff: float) -> int:
@@ -99,6 +105,7 @@ class _Series:
         if stop * 4 >= len(items):
             del items[:stop]
             self.head = 0
+            self.offset += stop
         elif count == 1:
             items[self.head] = _GONE
             self.head = stop
@@ -129,7 +136,7 @@ class DetectionBuffer:
         max_names: int = MAX_BUFFERED_NAMES,
     ) -> None:
         # Least recently seen camera first, so the name cap and `latest` are O(1) to start.
-        self._series: OrderedDict[str, _Series] = OrderedDict()
+        self._series: OrderedDict[str, Series] = OrderedDict()
         # (oldest observed_at, camera) per buffered camera; entries of cameras dropped
         # by the name cap go stale and are skipped (see `_oldest_series`).
         self._heap: list[tuple[float, str]] = []
@@ -182,7 +189,7 @@ class DetectionBuffer:
         if series is None:
             if len(self._series) >= self.max_names:
                 self._drop_least_recent_camera()
-            series = self._series[camera] = _Series()
+            series = self._series[camera] = Series()
             heappush(self._heap, (at, camera))
         else:
             self._series.move_to_end(camera)
@@ -194,6 +201,10 @@ class DetectionBuffer:
             self._expire(cutoff, cutoff - EXPIRY_STEP_SECONDS)
         if self._size > self.max_observations:
             self._drop_oldest(self._size - self.max_observations)
+
+    def series(self, camera: str) -> Series | None:
+        """`camera`'s observations as stored (a new object once the camera was dropped)."""
+        return self._series.get(camera)
 
     def window(self, camera: str, since: float = -inf, until: float = inf) -> list[Observation]:
         """Observations of `camera` with `since <= observed_at <= until`, any label.
@@ -247,7 +258,7 @@ class DetectionBuffer:
         self._heap.clear()
         self._size = 0
 
-    def _oldest_series(self) -> tuple[str, _Series] | None:
+    def _oldest_series(self) -> tuple[str, Series] | None:
         """The camera holding the oldest observation, after dropping stale heap entries.
 
         An entry is stale when its camera was dropped by the name cap (it may be back
@@ -263,7 +274,7 @@ class DetectionBuffer:
             heappop(heap)
         return None
 
-    def _after_take(self, camera: str, series: _Series) -> None:
+    def _after_take(self, camera: str, series: Series) -> None:
         """Re-key the top heap entry (`camera`'s) after taking from its front."""
         if series:
             heapreplace(self._heap, (series.oldest_at(), camera))

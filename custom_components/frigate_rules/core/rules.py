@@ -24,8 +24,17 @@ from collections.abc import Iterable
 
 from .buffer import DetectionBuffer
 from .explain import CLAUSES, deciding_clause, evaluate_explained
+from .incremental import CandidateCache
 from .model import Context, Evaluation, Observation, Rule
-from .verdict import aggregate, cameras_to_read, conclude, gate, percentile_rank, windows_of
+from .verdict import (
+    aggregate,
+    cameras_to_read,
+    conclude,
+    decide,
+    gate,
+    percentile_rank,
+    windows_of,
+)
 from .who import memory_of
 
 __all__ = [
@@ -45,6 +54,7 @@ def evaluate(
     context: Context,
     *,
     explain: bool = False,
+    cache: CandidateCache | None = None,
 ) -> Evaluation:
     """Evaluate `rule` against the buffer at instant `now` (HA's clock, epoch seconds).
 
@@ -55,7 +65,9 @@ def evaluate(
 
     With `explain=True` every retained observation of the rule's cameras is read, of
     any label and age, so that the trace can say what the window and label clauses
-    threw away; the outcome is the same as without it.
+    threw away; the outcome is the same as without it. With a `cache` (the engine's),
+    a rule that does not judge objects reads only what arrived since its last
+    evaluation (`incremental`); the outcome is the same as without it.
     """
     if explain:
         # dict.fromkeys: a hand-built rule may name a camera twice; read it once.
@@ -66,6 +78,11 @@ def evaluate(
         return gated
     since = now - rule.within_seconds
     window = buffer.window
+    if cache is not None and not rule.judges_objects:
+        cameras, down = cameras_to_read(rule, context)
+        result = decide(rule, cache.folds(rule, buffer, cameras, now))
+        result.unavailable_cameras = down
+        return result
     if not context.unavailable_cameras and not rule.judges_objects:
         return conclude(rule, [(camera, window(camera, since, now)) for camera in rule.cameras])
     cameras, down = cameras_to_read(rule, context)

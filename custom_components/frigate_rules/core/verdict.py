@@ -8,10 +8,11 @@ each filter on its way, but both take their outcome from `gate` and `conclude`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from collections.abc import Sequence as Ordered
 from math import inf
 from operator import attrgetter
+from typing import NamedTuple
 
 from .model import (
     Aggregation,
@@ -146,28 +147,52 @@ def conclude(
     judging = objects is not None and rule.judges_objects
     if judgement is None:
         judgement = ObjectJudgement()
-    threshold = rule.min_confidence_pct
-    aggregation = rule.aggregation
-    percentile = rule.percentile
-    per_camera: dict[str, CameraAggregate] = {}
-    best: CameraAggregate | None = None
-    count = 0
-    oldest = inf
+    folds: dict[str, Fold] = {}
     for camera, observations in windows:
-        if not observations or camera in per_camera:
+        if not observations or camera in folds:
             continue
         found = candidates(rule, observations)
         if judging:
             assert objects is not None
             found = judge_objects(rule, found, now, objects, judgement)
-        if not found:
-            continue
-        obs = aggregate(found, aggregation, percentile)
-        value: float = obs.confidence_pct  # type: ignore[assignment]  # candidates have one
-        agg = CameraAggregate(camera, value, len(found), obs, value >= threshold)
+        if found:
+            folds[camera] = Fold(
+                aggregate(found, rule.aggregation, rule.percentile), len(found), found[0]
+            )
+    result = decide(rule, folds)
+    if judgement.due is not None:
+        result.next_change_at = min(result.next_change_at or inf, judgement.due)
+    if not result.matched and judgement.awaiting_until is not None:
+        result.reason = Reason.AWAITING_RECOGNITION
+        result.awaiting_until = judgement.awaiting_until
+    return result
+
+
+class Fold(NamedTuple):
+    """One camera's candidates, folded: its aggregate, how many, the oldest."""
+
+    aggregate: Observation
+    size: int
+    oldest: Observation
+
+
+def decide(rule: Rule, folds: Mapping[str, Fold]) -> Evaluation:
+    """The rule's outcome from its cameras' folds: the best camera, against the threshold.
+
+    The best camera has the highest aggregate (ties: the first camera by name); the
+    rule changes next when its oldest candidate leaves the window.
+    """
+    threshold = rule.min_confidence_pct
+    per_camera: dict[str, CameraAggregate] = {}
+    best: CameraAggregate | None = None
+    count = 0
+    oldest = inf
+    for camera, fold in folds.items():
+        value: float = fold.aggregate.confidence_pct  # type: ignore[assignment]  # scored
+        agg = CameraAggregate(camera, value, fold.size, fold.aggregate, value >= threshold)
         per_camera[camera] = agg
-        count += len(found)
-        oldest = min(oldest, found[0].observed_at)
+        count += fold.size
+        oldest = min(oldest, fold.oldest.observed_at)
         if (
             best is None
             or value > best.confidence_pct
@@ -175,24 +200,17 @@ def conclude(
         ):
             best = agg
     if best is None:
-        result = Evaluation(matched=False, reason=Reason.NO_DETECTIONS)
-    else:
-        result = Evaluation(
-            matched=best.matched,
-            reason=Reason.MATCHED if best.matched else Reason.BELOW_THRESHOLD,
-            camera=best.camera,
-            confidence_pct=best.confidence_pct,
-            observation=best.observation,
-            per_camera=per_camera,
-            candidates=count,
-            next_change_at=oldest + rule.within_seconds,
-        )
-    if judgement.due is not None:
-        result.next_change_at = min(result.next_change_at or inf, judgement.due)
-    if not result.matched and judgement.awaiting_until is not None:
-        result.reason = Reason.AWAITING_RECOGNITION
-        result.awaiting_until = judgement.awaiting_until
-    return result
+        return Evaluation(matched=False, reason=Reason.NO_DETECTIONS)
+    return Evaluation(
+        matched=best.matched,
+        reason=Reason.MATCHED if best.matched else Reason.BELOW_THRESHOLD,
+        camera=best.camera,
+        confidence_pct=best.confidence_pct,
+        observation=best.observation,
+        per_camera=per_camera,
+        candidates=count,
+        next_change_at=oldest + rule.within_seconds,
+    )
 
 
 def windows_of(
