@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -23,7 +23,15 @@ from homeassistant.helpers import selector
 
 from .compat import vol
 from .const import SUBENTRY_RULE, SUBENTRY_SEQUENCE
-from .core.model import Action, Aggregation, OnUnavailable, SubLabelMode, ZoneMatch
+from .core.model import (
+    Action,
+    Aggregation,
+    Condition,
+    OnUnavailable,
+    Rule,
+    SubLabelMode,
+    ZoneMatch,
+)
 from .core.ruleconfig import (
     ALARM_DOMAIN,
     ALARM_STATES,
@@ -181,48 +189,85 @@ def rule_schema(
     return form_schema(RULE_FORM, offers(entry, values), values, expand or set())
 
 
-class RuleSubentryFlow(ConfigSubentryFlow):
-    """Create or edit one rule; the entry is never reloaded for it."""
+class ConditionSubentryFlow(ConfigSubentryFlow):
+    """Create or edit one rule (or sequence); the entry is never reloaded for it.
+
+    Subclasses say which form, defaults and validation; the steps are the same.
+    """
+
+    subentry_type: ClassVar[str]
+    form: ClassVar[tuple[Section[Offers], ...]]
+
+    def defaults(self) -> dict[str, Any]:
+        """The values a new one starts with."""
+        raise NotImplementedError
+
+    def parse(self, condition_id: str, values: Mapping[str, Any]) -> Condition:
+        """Validate `values` (raises `InvalidRule` with every field's error)."""
+        raise NotImplementedError
+
+    def to_mapping(self, condition: Condition) -> dict[str, Any]:
+        """What is stored as the subentry's data."""
+        raise NotImplementedError
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Add a rule."""
+        """Add one."""
         return await self._async_form("user", user_input, None)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Edit a rule in place: same subentry, same entity id."""
+        """Edit one in place: same subentry, same entity id."""
         return await self._async_form("reconfigure", user_input, self._reconfigure_subentry_id)
 
     async def _async_form(
-        self, step_id: str, user_input: dict[str, Any] | None, rule_id: str | None
+        self, step_id: str, user_input: dict[str, Any] | None, condition_id: str | None
     ) -> SubentryFlowResult:
         entry = self._get_entry()
-        if rule_id is not None:
-            values: dict[str, Any] = {**entry.subentries[rule_id].data}
+        if condition_id is not None:
+            values: dict[str, Any] = {**entry.subentries[condition_id].data}
         else:
-            values = {**RULE_DEFAULTS, "cameras": []}
+            values = self.defaults()
         errors: dict[str, str] = {}
         expand: set[str] = set()
         if user_input is not None:
-            values = flatten(RULE_FORM, user_input, values)
+            values = flatten(self.form, user_input, values)
             try:
-                rule = rule_from_mapping(rule_id or "new", values)
+                condition = self.parse(condition_id or "new", values)
             except InvalidRule as err:
-                errors, expand = place_errors(RULE_FORM, err.errors)
+                errors, expand = place_errors(self.form, err.errors)
             else:
-                if name_taken(entry, rule.name, rule_id):
-                    errors, expand = place_errors(RULE_FORM, {"name": "name_taken"})
+                if name_taken(entry, condition.name, condition_id, self.subentry_type):
+                    errors, expand = place_errors(self.form, {"name": "name_taken"})
                 else:
-                    data = rule_to_mapping(rule)
-                    if rule_id is None:
-                        return self.async_create_entry(title=rule.name, data=data)
+                    data = self.to_mapping(condition)
+                    if condition_id is None:
+                        return self.async_create_entry(title=condition.name, data=data)
                     return self.async_update_and_abort(
-                        entry, entry.subentries[rule_id], title=rule.name, data=data
+                        entry, entry.subentries[condition_id], title=condition.name, data=data
                     )
-        return self.async_show_form(
-            step_id=step_id, data_schema=rule_schema(entry, values, expand), errors=errors
-        )
+        schema = form_schema(self.form, offers(entry, values), values, expand)
+        return self.async_show_form(step_id=step_id, data_schema=schema, errors=errors)
+
+
+class RuleSubentryFlow(ConditionSubentryFlow):
+    """The rule form (`RULE_FORM`)."""
+
+    subentry_type = SUBENTRY_RULE
+    form = RULE_FORM
+
+    def defaults(self) -> dict[str, Any]:
+        """A new rule: no camera chosen for the user."""
+        return {**RULE_DEFAULTS, "cameras": []}
+
+    def parse(self, condition_id: str, values: Mapping[str, Any]) -> Condition:
+        """A `Rule` (DESIGN 4.2)."""
+        return rule_from_mapping(condition_id, values)
+
+    def to_mapping(self, condition: Condition) -> dict[str, Any]:
+        """The rule's fields as stored."""
+        assert isinstance(condition, Rule)
+        return rule_to_mapping(condition)
 
 
 def name_taken(

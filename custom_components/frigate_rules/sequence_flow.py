@@ -8,22 +8,22 @@ offered, as in the rule form.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.helpers import selector
 
 from .const import SUBENTRY_SEQUENCE
-from .core.model import Action, OnUnavailable
-from .core.ruleconfig import ALARM_DOMAIN, ALARM_STATES, InvalidRule
+from .core.model import Action, Condition, OnUnavailable, Sequence
+from .core.ruleconfig import ALARM_DOMAIN, ALARM_STATES
 from .core.sequenceconfig import (
     MAX_STEPS,
     SEQUENCE_DEFAULTS,
     sequence_from_mapping,
     sequence_to_mapping,
 )
-from .form import Field, Section, flatten, form_schema, place_errors
-from .rule_flow import Offers, name_taken, offers
+from .form import Field, Section
+from .rule_flow import ConditionSubentryFlow, Offers
 from .selectors import choice, names, number_box
 
 
@@ -88,44 +88,21 @@ SEQUENCE_FORM: tuple[Section[Offers], ...] = (
 )
 
 
-class SequenceSubentryFlow(ConfigSubentryFlow):
-    """Create or edit one sequence; the entry is never reloaded for it."""
+class SequenceSubentryFlow(ConditionSubentryFlow):
+    """The sequence form (`SEQUENCE_FORM`)."""
 
-    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Add a sequence."""
-        return await self._async_form("user", user_input, None)
+    subentry_type = SUBENTRY_SEQUENCE
+    form = SEQUENCE_FORM
 
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Edit a sequence in place: same subentry, same entity id."""
-        return await self._async_form("reconfigure", user_input, self._reconfigure_subentry_id)
+    def defaults(self) -> dict[str, Any]:
+        """A new sequence: no camera chosen for the user."""
+        return {**SEQUENCE_DEFAULTS, "step_1_cameras": [], "step_2_cameras": []}
 
-    async def _async_form(
-        self, step_id: str, user_input: dict[str, Any] | None, sequence_id: str | None
-    ) -> SubentryFlowResult:
-        entry = self._get_entry()
-        if sequence_id is not None:
-            values: dict[str, Any] = {**entry.subentries[sequence_id].data}
-        else:
-            values = {**SEQUENCE_DEFAULTS, "step_1_cameras": [], "step_2_cameras": []}
-        errors: dict[str, str] = {}
-        expand: set[str] = set()
-        if user_input is not None:
-            values = flatten(SEQUENCE_FORM, user_input, values)
-            try:
-                sequence = sequence_from_mapping(sequence_id or "new", values)
-            except InvalidRule as err:
-                errors, expand = place_errors(SEQUENCE_FORM, err.errors)
-            else:
-                if name_taken(entry, sequence.name, sequence_id, SUBENTRY_SEQUENCE):
-                    errors, expand = place_errors(SEQUENCE_FORM, {"name": "name_taken"})
-                else:
-                    data = sequence_to_mapping(sequence)
-                    if sequence_id is None:
-                        return self.async_create_entry(title=sequence.name, data=data)
-                    return self.async_update_and_abort(
-                        entry, entry.subentries[sequence_id], title=sequence.name, data=data
-                    )
-        schema = form_schema(SEQUENCE_FORM, offers(entry, values), values, expand)
-        return self.async_show_form(step_id=step_id, data_schema=schema, errors=errors)
+    def parse(self, condition_id: str, values: Mapping[str, Any]) -> Condition:
+        """A `Sequence` (DESIGN 4.9)."""
+        return sequence_from_mapping(condition_id, values)
+
+    def to_mapping(self, condition: Condition) -> dict[str, Any]:
+        """The sequence's fields as stored."""
+        assert isinstance(condition, Sequence)
+        return sequence_to_mapping(condition)
