@@ -12,12 +12,23 @@ from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import automation
+from homeassistant.components.device_automation import (
+    DeviceAutomationType,
+    async_get_device_automations,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_mock_service,
+)
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.frigate_rules.const import DOMAIN, EVENT_ALERT, SUBENTRY_SEQUENCE
+from custom_components.frigate_rules.logbook import describe_alert
 
 from .conftest import make_entry, replay, rule_device, setup_entry
 from .helpers import EVENT_KEYS
@@ -131,3 +142,43 @@ async def test_simulate_explains_a_sequence_step_by_step(
     assert response["rule"]["step_1_cameras"] == ["driveway"]  # type: ignore[index]
     expected = "incomplete_sequence" if explain_via == "call" else "no_detections"
     assert response["reason"] == expected
+
+
+async def test_the_sequence_device_offers_its_alert_trigger_and_it_fires(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(START)
+    entry, entity_id = await setup(hass, **DRIVEWAY_THEN_BACKDOOR)
+    device = rule_device(hass, entry, "seq")
+    assert device is not None
+    (trigger,) = [
+        t
+        for t in (
+            await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, [device.id])
+        )[device.id]
+        if t["domain"] == DOMAIN
+    ]
+    assert trigger["type"] == "alert"
+    calls = async_mock_service(hass, "test", "alerted")
+    alerts = async_capture_events(hass, EVENT_ALERT)
+    assert await async_setup_component(
+        hass,
+        automation.DOMAIN,
+        {
+            automation.DOMAIN: {
+                "triggers": [trigger | {"camera": "backdoor"}],
+                "actions": {
+                    "action": "test.alerted",
+                    "data": {
+                        "chain": "{{ trigger.event.data.chain | map(attribute='camera') | list }}"
+                    },
+                },
+            }
+        },
+    )
+    await replay(hass, "k_driveway_to_backdoor_v017.jsonl", freezer, lambda *_: None, max_step=0.05)
+    assert [call.data["chain"] for call in calls] == [["driveway", "backdoor"]]
+    # The logbook line names the step that completed the sequence.
+    (alert,) = alerts
+    pct = round(alert.data["confidence_pct"])
+    assert describe_alert(alert.data) == f"alerted: person on backdoor (steps) at {pct} %"
