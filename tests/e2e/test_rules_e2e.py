@@ -294,8 +294,8 @@ async def test_rule_flow_list_registry_and_reconfigure_in_place(
     )
     assert start["type"] == "form"
     assert start["step_id"] == "reconfigure"
-    # The form comes in sections (what / alarm / advanced), as the frontend shows it.
-    assert [field["name"] for field in start["data_schema"]] == ["what", "alarm", "advanced"]
+    # The form comes in sections (what / alarm / who / advanced), as the frontend shows it.
+    assert [field["name"] for field in start["data_schema"]] == ["what", "alarm", "who", "advanced"]
     suggested = {
         field["name"]: (field.get("description") or {}).get("suggested_value")
         for section in start["data_schema"]
