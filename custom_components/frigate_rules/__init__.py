@@ -111,6 +111,7 @@ def _rest_fallback(hass: HomeAssistant, entry: ConfigEntry, engine: Engine) -> R
         create_task,
         on_observations=engine.ingest_rest,
         on_reachable=engine.rest_reachable,
+        on_login_refused=lambda: entry.async_start_reauth(hass),
     )
 
 

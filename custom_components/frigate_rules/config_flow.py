@@ -15,6 +15,7 @@ from homeassistant.config_entries import (
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .compat import vol
 from .const import (
@@ -28,6 +29,7 @@ from .const import (
 )
 from .core.topics import DEFAULT_TOPIC_PREFIX, is_valid_topic_base
 from .options_flow import FrigateRulesOptionsFlow
+from .rest import FrigateApi, FrigateApiError, FrigateAuthError
 from .rule_flow import RuleSubentryFlow
 from .sequence_flow import SequenceSubentryFlow
 
@@ -149,6 +151,49 @@ class FrigateRulesConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=_entry_schema({**entry.data, **_flat(user_input)}),
+            errors=errors,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Started when Frigate refuses the saved login (the API fallback cannot work)."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for Frigate's login again and try it before saving it."""
+        entry = self._get_reauth_entry()
+        url = str(entry.data.get(CONF_FRIGATE_URL) or "")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            username = str(user_input[CONF_FRIGATE_USERNAME]).strip()
+            password = str(user_input[CONF_FRIGATE_PASSWORD])
+            api = FrigateApi(async_get_clientsession(self.hass), url, username, password)
+            try:
+                await api.login()
+            except FrigateAuthError:
+                errors["base"] = "invalid_auth"
+            except FrigateApiError:
+                errors["base"] = "cannot_connect"
+            else:
+                login = {CONF_FRIGATE_USERNAME: username, CONF_FRIGATE_PASSWORD: password}
+                # The update listener reloads the entry (one reload, from one place).
+                self.hass.config_entries.async_update_entry(entry, data={**entry.data, **login})
+                return self.async_abort(reason="reauth_successful")
+        shown = (user_input or entry.data).get(CONF_FRIGATE_USERNAME)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_FRIGATE_USERNAME, description=_suggested(shown)
+                    ): selector.TextSelector(),
+                    vol.Required(CONF_FRIGATE_PASSWORD): selector.TextSelector(
+                        selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+                    ),
+                }
+            ),
+            description_placeholders={"url": url},
             errors=errors,
         )
 

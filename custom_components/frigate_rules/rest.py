@@ -134,8 +134,10 @@ class RestFallback:
         create_task: CreateTask,
         on_observations: ObservationsSink,
         on_reachable: ReachabilitySink,
+        on_login_refused: Callable[[], None] = lambda: None,
     ) -> None:
         self.api = api
+        self._on_login_refused = on_login_refused
         self._call_later = call_later
         self._create_task = create_task
         self.poll_seconds = float(poll_seconds)
@@ -209,6 +211,9 @@ class RestFallback:
             self.last_error = str(err)
             if self.failures == 1:
                 _LOGGER.warning("Frigate's API does not answer (%s); retrying", err)
+                if isinstance(err, FrigateAuthError):
+                    # Polling on cannot fix credentials; the user can (HA's reauth flow).
+                    self._on_login_refused()
             self._set_reachable(False)
         else:
             if self.failures:
