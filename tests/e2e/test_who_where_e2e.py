@@ -92,6 +92,8 @@ async def test_family_never_alerts_a_stranger_does_after_the_wait(
         assert "awaiting_recognition" in {attrs["reason"] for _, _, attrs in seen}
         assert {state for _, state, _ in seen} == {"off"}
         assert [e for e in ws.events[alerts] if e["data"]["rule_id"] == rule_id] == []
+        trail = " -> ".join(f"{state}/{attrs['reason']}" for _, state, attrs in seen)
+        print(f"\nknown face alice: {trail}; alerts: 0")
 
         mark = len(ws.events[changes])
         await replay(e2e_stack, prefix, "h_unknown_person_v017.jsonl")
