@@ -7,10 +7,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+from aiohttp.http_websocket import WebSocketWriter
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import Event, HomeAssistant, callback
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
-from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient, WebSocketGenerator
 
 from custom_components.frigate_rules.const import EVENT_ALERT
 from custom_components.frigate_rules.core.model import Evaluation, Reason, Rule
@@ -18,6 +20,16 @@ from custom_components.frigate_rules.fanout import RuleOutputs
 
 from .conftest import make_entry, rule_sensor_id, rule_subentry, setup_entry
 
+BACKYARD_PERSON = {
+    "id": "1.0-abc",
+    "camera": "backyard",
+    "label": "person",
+    "score": 0.95,
+    "current_zones": [],
+    "entered_zones": [],
+    "stationary": False,
+    "frame_time": 1.0,
+}
 RULE = Rule(rule_id="r1", name="Backyard person", cameras=("backyard",))
 ON = Evaluation(matched=True, reason=Reason.MATCHED, camera="backyard")
 OFF = Evaluation(matched=False, reason=Reason.NO_DETECTIONS)
@@ -54,7 +66,7 @@ def outputs(hass: HomeAssistant, recorder: Recorder) -> RuleOutputs:
     return RuleOutputs(hass, recorder, recorder, recorder)  # type: ignore[arg-type]
 
 
-async def test_a_burst_reaches_sensor_and_publisher_in_order_in_the_next_pass(
+async def test_a_burst_reaches_sensor_and_publisher_in_order_two_passes_later(
     hass: HomeAssistant,
 ) -> None:
     recorder = Recorder()
@@ -65,6 +77,10 @@ async def test_a_burst_reaches_sensor_and_publisher_in_order_in_the_next_pass(
     fanout.removed(RULE)
     # The alerts went out at once; nothing else has moved yet.
     assert recorder.calls == [("alert", 1.0), ("alert", 3.0)]
+    # The pass in which HA's websocket API releases its writer: still nothing.
+    await asyncio.sleep(0)
+    assert recorder.calls == [("alert", 1.0), ("alert", 3.0)]
+    # The writer's pass: the writer was woken first, then the outputs follow.
     await asyncio.sleep(0)
     assert recorder.calls[2:] == [
         ("sensor", "r1"),
@@ -102,20 +118,58 @@ async def test_automations_get_the_alert_before_the_sensor_turns_on(
         seen.append(state.state)
 
     hass.bus.async_listen(EVENT_ALERT, on_alert)
-    after = {
-        "id": "1.0-abc",
-        "camera": "backyard",
-        "label": "person",
-        "score": 0.95,
-        "current_zones": [],
-        "entered_zones": [],
-        "stationary": False,
-        "frame_time": 1.0,
-    }
-    payload = json.dumps({"type": "new", "before": {}, "after": after})
+    payload = json.dumps({"type": "new", "before": {}, "after": BACKYARD_PERSON})
     async_fire_mqtt_message(hass, "frigate/events", payload)
     assert seen == [STATE_OFF], "the alert was on the bus in the message's own pass"
     await hass.async_block_till_done()
     state = hass.states.get(entity_id)
     assert state is not None
     assert state.state == STATE_ON
+
+
+async def test_websocket_clients_get_the_alert_before_mqtt_output_and_sensor_write(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    hass_ws_client: WebSocketGenerator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The order in which HA's websocket writer, the publisher and the sensor act."""
+    entry = await setup_entry(hass, make_entry(rules=[rule_subentry("Backyard person")]))
+    entity_id = rule_sensor_id(hass, entry, next(iter(entry.subentries)))
+    order: list[str] = []
+    send_frame = WebSocketWriter.send_frame
+
+    async def recording_send_frame(
+        self: WebSocketWriter, message: bytes, *args: Any, **kwargs: Any
+    ) -> None:
+        # The client's own frames go through the same class; HA's events are these.
+        if b'"type":"event"' in message and EVENT_ALERT.encode() in message:
+            order.append("websocket: alert")
+        await send_frame(self, message, *args, **kwargs)
+
+    monkeypatch.setattr(WebSocketWriter, "send_frame", recording_send_frame)
+    outbound = entry.runtime_data.outbound
+    rule_state = outbound.rule_state
+
+    def recording_rule_state(rule: Rule, matched: bool) -> None:
+        order.append(f"mqtt: state {matched}")
+        rule_state(rule, matched)
+
+    monkeypatch.setattr(outbound, "rule_state", recording_rule_state)
+
+    @callback
+    def on_state(event: Event) -> None:
+        if event.data["entity_id"] == entity_id:
+            order.append(f"sensor: {event.data['new_state'].state}")
+
+    hass.bus.async_listen("state_changed", on_state)
+    client = await hass_ws_client(hass)
+    await client.send_json({"id": 1, "type": "subscribe_events", "event_type": EVENT_ALERT})
+    assert (await client.receive_json())["success"]
+
+    payload = json.dumps({"type": "new", "before": {}, "after": BACKYARD_PERSON})
+    async_fire_mqtt_message(hass, "frigate/events", payload)
+    event = await client.receive_json()
+    assert event["event"]["event_type"] == EVENT_ALERT
+    await hass.async_block_till_done()
+    assert order == ["websocket: alert", "mqtt: state True", f"sensor: {STATE_ON}"]

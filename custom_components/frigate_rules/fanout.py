@@ -5,11 +5,12 @@ and the alarm action), inline with the MQTT message, so automations react to it 
 same pass of the loop; then the rule's sensor; then the MQTT consumers (the rule's
 retained state before its alert, so a consumer that sees the alert also has the state).
 
-The sensor and the publisher wait for the loop's next pass. HA's websocket API hands
-a queued event to its writer one pass after it was queued (it coalesces), so work done
-in that pass would hold the alert back from dashboards and websocket clients; queued
-behind it, the sensor write and the MQTT packets come right after. One queue keeps
-them in the order the evaluations happened, whatever the burst.
+The sensor and the publisher wait for the websocket. HA's websocket API queues the
+alert, releases its writer in the loop's next pass (it coalesces) and the writer sends
+it in the pass after; work done before then would hold the alert back from dashboards
+and websocket clients. So the flush starts in the next pass and yields once more,
+landing behind the writer. One queue keeps the outputs in the order the evaluations
+happened, whatever the burst.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class RuleOutputs:
     def apply(
         self, rule: Condition, previous: Evaluation | None, evaluation: Evaluation, now: float
     ) -> None:
-        """Alert now; sensor, then publisher, in the next pass."""
+        """Alert now; sensor, then publisher, once the websocket has sent the alert."""
         fired = self.alerts.on_evaluation(rule, previous, evaluation, now)
         self._queue((rule, evaluation.matched, fired))
 
@@ -71,6 +72,9 @@ class RuleOutputs:
             )
 
     async def _async_flush(self) -> None:
+        # Started in the pass in which the websocket API releases its writer; one more
+        # yield lets the writer send the alert first.
+        await asyncio.sleep(0)
         self._flush = None
         tails = self._tails
         while tails:
