@@ -15,7 +15,7 @@ from homeassistant.const import __version__ as HA_VERSION
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.frigate_rules.compat import vol
-from custom_components.frigate_rules.config_flow import _entry_schema
+from custom_components.frigate_rules.config_flow import _entry_schema, _reauth_schema
 from custom_components.frigate_rules.device_trigger import TRIGGER_SCHEMA
 from custom_components.frigate_rules.options_flow import options_schema
 from custom_components.frigate_rules.rule_flow import rule_schema
@@ -94,6 +94,12 @@ GOOD: list[tuple[str, Any, dict[str, Any], dict[str, Any]]] = [
         },
     ),
     (
+        "reauth",
+        lambda: _reauth_schema("admin"),
+        {"frigate_username": "admin", "frigate_password": "pw"},
+        {"frigate_username": "admin", "frigate_password": "pw"},
+    ),
+    (
         "options",
         lambda: options_schema(OPTIONS),
         {
@@ -168,6 +174,12 @@ GOOD: list[tuple[str, Any, dict[str, Any], dict[str, Any]]] = [
 BAD: list[tuple[str, Any, dict[str, Any]]] = [
     ("entry: prefix not text", lambda: _entry_schema({}), {"topic_prefix": 5}),
     ("entry: unknown key", lambda: _entry_schema({}), {"topic_prefix": "x", "nope": 1}),
+    ("reauth: password missing", lambda: _reauth_schema(None), {"frigate_username": "a"}),
+    (
+        "reauth: password not text",
+        lambda: _reauth_schema(None),
+        {"frigate_username": "a", "frigate_password": 5},
+    ),
     (
         "entry: login field outside its section",
         lambda: _entry_schema({}),

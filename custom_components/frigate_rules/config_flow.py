@@ -74,6 +74,20 @@ def _entry_schema(defaults: dict[str, Any]) -> vol.Schema:
     )
 
 
+def _reauth_schema(username: str | None) -> vol.Schema:
+    """Frigate's login alone, the saved username offered, the password never."""
+    return vol.Schema(
+        {
+            vol.Required(
+                CONF_FRIGATE_USERNAME, description=_suggested(username)
+            ): selector.TextSelector(),
+            vol.Required(CONF_FRIGATE_PASSWORD): selector.TextSelector(
+                selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+            ),
+        }
+    )
+
+
 def _validate_entry(
     user_input: dict[str, Any], saved: Mapping[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -183,16 +197,7 @@ class FrigateRulesConfigFlow(ConfigFlow, domain=DOMAIN):
         shown = (user_input or entry.data).get(CONF_FRIGATE_USERNAME)
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(
-                        CONF_FRIGATE_USERNAME, description=_suggested(shown)
-                    ): selector.TextSelector(),
-                    vol.Required(CONF_FRIGATE_PASSWORD): selector.TextSelector(
-                        selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
-                    ),
-                }
-            ),
+            data_schema=_reauth_schema(shown),
             description_placeholders={"url": url},
             errors=errors,
         )
