@@ -84,6 +84,27 @@ async def test_refused_login_starts_one_reauth_and_a_good_one_brings_the_api_bac
     assert reauth_flows(hass) == []
 
 
+async def test_a_refusal_after_frigate_was_unreachable_still_asks_for_the_login(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    fake_frigate: FakeFrigateServer,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    freezer.move_to(START)
+    frigate = fake_frigate.frigate
+    frigate.auth = True
+    await entry_on(hass, fake_frigate, frigate_username="admin", frigate_password="old")
+
+    frigate.fail(status=502, times=1)  # Frigate restarting: the first poll gets a 502
+    await mqtt_link(hass, False)
+    assert ingest_path(hass) == "none"
+    assert reauth_flows(hass) == [], "an unreachable Frigate is not a refused login"
+
+    await advance(hass, freezer, 2 * POLL + 0.01)  # back up, and it refuses the login
+    await settle(hass)
+    assert len(reauth_flows(hass)) == 1
+
+
 async def test_reauth_form_offers_the_saved_username_never_the_password(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,

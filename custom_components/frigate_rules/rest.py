@@ -152,6 +152,7 @@ class RestFallback:
         self._cursor = 0.0  # HA time: ended events after this are still to count
         self.reachable: bool | None = None
         self.failures = 0
+        self._login_refused = False  # reauth asked for this run of refusals
         self.polls = 0
         self.catch_ups = 0
         self.observations = 0
@@ -211,14 +212,17 @@ class RestFallback:
             self.last_error = str(err)
             if self.failures == 1:
                 _LOGGER.warning("Frigate's API does not answer (%s); retrying", err)
-                if isinstance(err, FrigateAuthError):
-                    # Polling on cannot fix credentials; the user can (HA's reauth flow).
-                    self._on_login_refused()
+            if isinstance(err, FrigateAuthError) and not self._login_refused:
+                # Polling on cannot fix credentials; the user can (HA's reauth flow). Once
+                # per run of refusals, even when Frigate was unreachable before it refused.
+                self._login_refused = True
+                self._on_login_refused()
             self._set_reachable(False)
         else:
             if self.failures:
                 _LOGGER.info("Frigate's API answers again")
             self.failures = 0
+            self._login_refused = False
             self._set_reachable(True)
         if self._polling:
             self._cancel_next = self._call_later(self._delay(), self._poll_now)
