@@ -83,6 +83,10 @@ async def test_create_sequence_offers_seen_cameras_and_adds_its_sensor_without_r
     [
         ({**VALID, "step_2_cameras": []}, {"steps": "no_cameras"}),
         ({**VALID, "step_4_cameras": ["garden"]}, {"steps": "no_cameras"}),
+        (
+            {**VALID, "step_2_cameras": VALID["step_1_cameras"], "step_2_zones": []},
+            {"steps": "same_as_previous_step"},
+        ),
         ({**VALID, "labels": []}, {"what": "no_labels"}),
         ({**VALID, "within_seconds": 601}, {"what": "out_of_range"}),
         ({**VALID, "action": "alarm_trigger"}, {"alarm": "alarm_entity_required"}),

@@ -65,7 +65,9 @@ def sequence_from_mapping(sequence_id: str, data: Mapping[str, Any]) -> Sequence
     Missing or None optional fields take `SEQUENCE_DEFAULTS`; unknown keys are
     ignored. A step is used when it has cameras or zones: steps 1 and 2 always are,
     and a used step without cameras, or a step 4 without a step 3, flags that step's
-    cameras with `no_cameras`. Raises `InvalidSequence` carrying every field error.
+    cameras with `no_cameras`; a step at the same cameras and zones as the one before
+    it flags its cameras with `same_as_previous_step`. Raises `InvalidSequence`
+    carrying every field error.
     """
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -125,9 +127,16 @@ def _steps(values: dict[str, Any], errors: dict[str, str]) -> tuple[SequenceStep
             errors[cameras_key] = "no_cameras"
         elif gap is not None:
             errors[gap] = "no_cameras"
+        elif steps and _same_place(steps[-1], cameras, zones):
+            # One sighting there would serve both steps: no movement, a mistyped form.
+            errors[cameras_key] = "same_as_previous_step"
         else:
             steps.append(SequenceStep(cameras, zones))
     return tuple(steps)
+
+
+def _same_place(previous: SequenceStep, cameras: tuple[str, ...], zones: tuple[str, ...]) -> bool:
+    return set(previous.cameras) == set(cameras) and set(previous.zones) == set(zones)
 
 
 def _ranged(key: str, raw: object) -> float:
