@@ -103,6 +103,13 @@ async def test_a_refusal_after_frigate_was_unreachable_still_asks_for_the_login(
     for _ in range(3):  # back up, and it refuses the login, again and again
         await advance(hass, freezer, 60.01)
         await settle(hass)
+    flows = reauth_flows(hass)
+    assert len(flows) == 1
+
+    # The user closes the question without answering; at the next outage it comes back.
+    hass.config_entries.flow.async_abort(flows[0]["flow_id"])
+    await mqtt_link(hass, True)
+    await mqtt_link(hass, False)
     assert len(reauth_flows(hass)) == 1
 
 

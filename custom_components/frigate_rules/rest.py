@@ -170,6 +170,7 @@ class RestFallback:
         self._polling = True
         self._cursor = since
         self.failures = 0
+        self._login_refused = False  # a new outage: ask again if Frigate still refuses
         self._poll_now()
 
     async def async_stop(self) -> None:
