@@ -12,6 +12,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.frigate_rules.const import DOMAIN
@@ -29,23 +30,35 @@ def reauth_flows(hass: HomeAssistant) -> list[dict[str, Any]]:
     ]
 
 
+async def refused_login_entry(
+    hass: HomeAssistant, server: FakeFrigateServer, freezer: FrozenDateTimeFactory
+) -> MockConfigEntry:
+    """An entry whose saved login Frigate (auth on) refuses; MQTT still heard."""
+    freezer.move_to(START)
+    server.frigate.auth = True
+    return await entry_on(hass, server, frigate_username="admin", frigate_password="old")
+
+
+async def back_off(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Three polls, a minute apart (past any backoff), each one refused."""
+    for _ in range(3):
+        await advance(hass, freezer, 60.01)
+        await settle(hass)
+
+
 async def test_refused_login_starts_one_reauth_and_a_good_one_brings_the_api_back(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,
     fake_frigate: FakeFrigateServer,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    freezer.move_to(START)
     frigate = fake_frigate.frigate
-    frigate.auth = True
-    entry = await entry_on(hass, fake_frigate, frigate_username="admin", frigate_password="old")
+    entry = await refused_login_entry(hass, fake_frigate, freezer)
     assert reauth_flows(hass) == [], "nothing asked while MQTT is heard"
 
     await mqtt_link(hass, False)
     assert ingest_path(hass) == "none"
-    for _ in range(3):  # backing off, still refused: still one question to the user
-        await advance(hass, freezer, 60.01)
-        await settle(hass)
+    await back_off(hass, freezer)  # still refused: still one question to the user
     flows = reauth_flows(hass)
     assert len(flows) == 1
     assert flows[0]["context"]["entry_id"] == entry.entry_id
@@ -90,19 +103,14 @@ async def test_a_refusal_after_frigate_was_unreachable_still_asks_for_the_login(
     fake_frigate: FakeFrigateServer,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    freezer.move_to(START)
-    frigate = fake_frigate.frigate
-    frigate.auth = True
-    await entry_on(hass, fake_frigate, frigate_username="admin", frigate_password="old")
+    await refused_login_entry(hass, fake_frigate, freezer)
 
-    frigate.fail(status=502, times=1)  # Frigate restarting: the first poll gets a 502
+    fake_frigate.frigate.fail(status=502, times=1)  # restarting: the first poll gets a 502
     await mqtt_link(hass, False)
     assert ingest_path(hass) == "none"
     assert reauth_flows(hass) == [], "an unreachable Frigate is not a refused login"
 
-    for _ in range(3):  # back up, and it refuses the login, again and again
-        await advance(hass, freezer, 60.01)
-        await settle(hass)
+    await back_off(hass, freezer)  # back up, and it refuses the login
     flows = reauth_flows(hass)
     assert len(flows) == 1
 
