@@ -12,6 +12,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
@@ -311,6 +312,28 @@ async def test_event_data_without_frigate_url_or_alarm(
 
 
 # -- unavailability -----------------------------------------------------------------
+
+
+async def test_event_names_the_sensor_by_its_entity_id_now(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
+) -> None:
+    """A user who renames the rule's sensor sees the new entity id in the next alert."""
+    freezer.move_to(START)
+    entry = await setup_entry(
+        hass, make_entry(rules=[rule_subentry("Yard", subentry_id="r", cooldown_seconds=0)])
+    )
+    events = async_capture_events(hass, EVENT_ALERT)
+    await sighting(hass, event_id="1.1-x")
+    await advance(hass, freezer, 10.1)
+    er.async_get(hass).async_update_entity(
+        rule_sensor_id(hass, entry, "r"), new_entity_id="binary_sensor.garden_intruder"
+    )
+    await hass.async_block_till_done()
+    await sighting(hass, event_id="1.2-x")
+    assert [e.data["entity_id"] for e in events] == [
+        "binary_sensor.yard",
+        "binary_sensor.garden_intruder",
+    ]
 
 
 async def test_unavailability_alerts_once_per_outage(

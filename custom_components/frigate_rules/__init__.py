@@ -12,6 +12,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.typing import ConfigType
@@ -57,6 +58,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: FrigateRulesConfigEntry)
     notifier = Notifier(hass)
     entry.async_on_unload(notifier.async_stop)
     alerts = AlertManager(hass, entry.entry_id, entry.data.get(CONF_FRIGATE_URL))
+    entry.async_on_unload(
+        hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, alerts.entity_ids_changed)
+    )
     outbound = Outbound(hass)
     outputs = RuleOutputs(hass, alerts, notifier, outbound)
     engine = Engine(hass, entry.data[CONF_TOPIC_PREFIX], entry.options, outputs, notifier)

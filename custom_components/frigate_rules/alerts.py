@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
@@ -100,6 +100,15 @@ class AlarmWatch:
         self._on_change(event.data["entity_id"])
 
 
+class _RuleFields(NamedTuple):
+    """What every alert of one rule says, worked out once: it is read on the alert path."""
+
+    rule: Condition
+    entity_id: str | None
+    action: str
+    aggregation: str | None
+
+
 def forget_entry(hass: HomeAssistant, entry_id: str) -> None:
     """The entry was deleted: drop what its alerts remembered."""
     hass.data.get(DATA_ALERT_MEMORY, {}).pop(entry_id, None)
@@ -122,6 +131,7 @@ class AlertManager:
         self._outage_alerted = memory.outage_alerted
         self.alerts_fired = 0
         self._matching: dict[str, frozenset[str]] = {}
+        self._fields: dict[str, _RuleFields] = {}
 
     def on_evaluation(
         self, rule: Condition, previous: Evaluation | None, evaluation: Evaluation, now: float
@@ -151,9 +161,15 @@ class AlertManager:
             fired.append(self._fire(rule, evaluation, camera, now))
         return fired
 
+    @callback
+    def entity_ids_changed(self, _event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        """The entity registry changed: a rule's sensor may have another entity id now."""
+        self._fields.clear()
+
     def forget_rule(self, rule_id: str) -> None:
         """A rule was removed: drop its transition state and cooldowns."""
         self._matching.pop(rule_id, None)
+        self._fields.pop(rule_id, None)
         self._outage_alerted.discard(rule_id)
         for key in [key for key in self.cooldowns if key[0] == rule_id]:
             del self.cooldowns[key]
@@ -197,11 +213,12 @@ class AlertManager:
             # A sequence alerts for its chain: the last link stands for it.
             observation, confidence = evaluation.observation, evaluation.confidence_pct
         event_id = observation.event_id if observation else None
+        fields = self._rule_fields(rule)
         return {
             "rule_id": rule.rule_id,
             "rule_name": rule.name,
-            "entity_id": self._entity_id(rule.rule_id),
-            "action": rule.action.value,
+            "entity_id": fields.entity_id,
+            "action": fields.action,
             "camera": camera,
             "zones": list(observation.zones) if observation else [],
             "label": observation.label if observation else None,
@@ -209,7 +226,7 @@ class AlertManager:
             "sub_label": (evaluation.sub_label if camera == evaluation.camera else None)
             or (observation.sub_label if observation else None),
             "confidence_pct": round(confidence, 1) if confidence is not None else None,
-            "aggregation": rule.aggregation.value if isinstance(rule, Rule) else None,
+            "aggregation": fields.aggregation,
             "within_seconds": rule.within_seconds,
             "reason": evaluation.reason.value,
             "alarm_entity": rule.alarm_entity,
@@ -232,7 +249,13 @@ class AlertManager:
             return None
         return f"{self.frigate_url}/api/events/{event_id}/{name}"
 
-    def _entity_id(self, rule_id: str) -> str | None:
-        return er.async_get(self.hass).async_get_entity_id(
-            "binary_sensor", DOMAIN, rule_unique_id(self.entry_id, rule_id)
-        )
+    def _rule_fields(self, rule: Condition) -> _RuleFields:
+        fields = self._fields.get(rule.rule_id)
+        if fields is None or fields.rule is not rule:
+            entity_id = er.async_get(self.hass).async_get_entity_id(
+                "binary_sensor", DOMAIN, rule_unique_id(self.entry_id, rule.rule_id)
+            )
+            aggregation = rule.aggregation.value if isinstance(rule, Rule) else None
+            fields = _RuleFields(rule, entity_id, rule.action.value, aggregation)
+            self._fields[rule.rule_id] = fields
+        return fields

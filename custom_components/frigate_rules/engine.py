@@ -300,12 +300,13 @@ class Engine:
         self.evaluations[rule.rule_id] = evaluation
         if evaluation.matched:
             self.last_matched[rule.rule_id] = now
-        if self._started:
-            self._timers.schedule(rule.rule_id, evaluation.next_change_at)
         try:
             self.outputs.apply(rule, previous, evaluation, now)
         except Exception:
             LOGGER.exception("Error handing on the evaluation of rule %s", rule.name)
+        # After the alert: when the rule next changes is seconds away, the alert is not.
+        if self._started:
+            self._timers.schedule(rule.rule_id, evaluation.next_change_at)
 
     def _reevaluate_all(self) -> None:
         now = self.clock()

@@ -97,7 +97,8 @@ class CandidateCache:
             start = bisect_left(items, since, series.head, key=_OBSERVED_AT)
             entry = self._entries[key] = _CameraCandidates(rule, series, series.offset + start, now)
         entry.now = now
-        self._take_new(entry, series, max(entry.end, first))
+        if entry.end < series.offset + len(items):  # something arrived since
+            self._take_new(entry, series, max(entry.end, first))
         self._drop_old(entry, first, since)
         if not entry.observations:
             return None

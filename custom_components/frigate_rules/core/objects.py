@@ -24,6 +24,7 @@ MAX_NAMES: Final = 8
 # Names recognized so far, across objects, offered in the rule form.
 MAX_NAMES_SEEN: Final = 200
 DEFAULT_MIN_RECOGNITION_PCT: Final = 90.0
+_NO_NAMES: Final[frozenset[str]] = frozenset()
 
 
 @dataclass(slots=True)
@@ -107,8 +108,8 @@ class ObjectMemory:
     def names(self, event_id: str) -> frozenset[str]:
         """Names the object is recognized as: its sub_label, or updates at the threshold."""
         known = self._objects.get(event_id)
-        if known is None:
-            return frozenset()
+        if known is None or not (known.sub_labels or known.recognized):
+            return _NO_NAMES
         threshold = self.min_recognition_pct
         updates = (name for name, pct in known.recognized.items() if pct >= threshold)
         return frozenset((*known.sub_labels, *updates))
