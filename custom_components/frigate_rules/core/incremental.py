@@ -11,11 +11,12 @@ candidates (not the window). `verdict.decide` concludes, as on the other paths.
 
 The cache is only a shortcut: whenever it cannot vouch for its state (the rule or
 the camera's series is new, time went back, something arrived stamped after `now`)
-it starts that camera again from the buffer. It holds only observations the buffer
-held at the rule's last evaluation, and the rule's timer evaluates it again when its
-oldest candidate leaves the window, so it never keeps one much longer than the
-buffer does. Rules that judge objects (who, how long) change without an arrival and
-read their windows as before.
+it starts that camera again from the buffer. A camera where nothing arrived or left
+answers with its last fold. It holds only observations the buffer held at the rule's
+last evaluation, and the rule's timer evaluates it again when its oldest candidate
+leaves the window, so it never keeps one much longer than the buffer does. Rules that
+judge objects (who, how long) change without an arrival and read their windows as
+before.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ _CONFIDENCE = attrgetter("confidence_pct")
 class _CameraCandidates:
     """One rule's candidates on one camera, oldest first, with their arrival numbers."""
 
-    __slots__ = ("end", "maxima", "now", "observations", "positions", "rule", "series")
+    __slots__ = ("end", "fold", "maxima", "now", "observations", "positions", "rule", "series")
 
     def __init__(self, rule: Rule, series: Series, end: int, now: float) -> None:
         self.rule = rule
@@ -47,6 +48,8 @@ class _CameraCandidates:
         # With `max`: candidates whose confidence no later candidate reaches or beats,
         # oldest first, so the front is the newest of the highest.
         self.maxima: deque[tuple[int, Observation]] = deque()
+        # The fold of the candidates above; None once they changed.
+        self.fold: Fold | None = None
 
 
 class CandidateCache:
@@ -102,7 +105,10 @@ class CandidateCache:
         self._drop_old(entry, first, since)
         if not entry.observations:
             return None
-        return Fold(self._aggregate(entry), len(entry.observations), entry.observations[0])
+        if entry.fold is None:
+            observations = entry.observations
+            entry.fold = Fold(self._aggregate(entry), len(observations), observations[0])
+        return entry.fold
 
     @staticmethod
     def _take_new(entry: _CameraCandidates, series: Series, start: int) -> None:
@@ -113,6 +119,7 @@ class CandidateCache:
         found = candidates(entry.rule, new)
         if not found:
             return
+        entry.fold = None
         keep_maxima = entry.rule.aggregation is Aggregation.MAX
         maxima = entry.maxima
         index = 0
@@ -135,6 +142,7 @@ class CandidateCache:
         """Drop candidates the buffer let go of (`< first`) or older than `since`."""
         observations, positions, maxima = entry.observations, entry.positions, entry.maxima
         while observations and (positions[0] < first or observations[0].observed_at < since):
+            entry.fold = None
             observations.popleft()
             position = positions.popleft()
             if maxima and maxima[0][0] == position:
