@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from custom_components.frigate_rules.entity import rule_unique_id
 from scripts.devstack import HassClient, run_replay
 from tests.e2e.conftest import E2EStack, fixture_path
 from tests.helpers import Subscriber
@@ -41,7 +42,7 @@ async def make(
     async with client.websocket() as ws:
         listed = await ws.command("config_entries/subentries/list", entry_id=entry_id)
     subentry_id = next(str(item["subentry_id"]) for item in listed if item["title"] == name)
-    unique_id = f"{entry_id}_{subentry_id}"
+    unique_id = rule_unique_id(entry_id, subentry_id)
     return subentry_id, (await client.wait_for_entities(entry_id, [unique_id]))[unique_id]
 
 

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from playwright.async_api import Page, expect
 
+from custom_components.frigate_rules.entity import rule_unique_id
 from scripts.devstack import HassClient, run_replay, save_dashboard
 from tests.e2e.conftest import E2EStack, fixture_path
 
@@ -64,7 +65,7 @@ async def rule_entity(client: HassClient, entry_id: str, rule: dict[str, Any]) -
     if rule["name"] not in ids:
         await client.create_subentry(entry_id, "rule", [rule])
         return await rule_entity(client, entry_id, rule)
-    unique_id = f"{entry_id}_{ids[rule['name']]}"
+    unique_id = rule_unique_id(entry_id, ids[rule["name"]])
     return (await client.wait_for_entities(entry_id, [unique_id]))[unique_id]
 
 

@@ -11,6 +11,7 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
+from custom_components.frigate_rules.entity import rule_unique_id
 from scripts.devstack import HassClient, run_replay
 from tests.e2e.conftest import E2EStack, fixture_path
 
@@ -53,7 +54,7 @@ async def test_who_panel_offers_the_faces_frigate_recognized(
     async with hass_api.websocket() as ws:
         listed = await ws.command("config_entries/subentries/list", entry_id=entry_id)
     (rule,) = [item for item in listed if item["title"] == "Stranger at the front door"]
-    unique_id = f"{entry_id}_{rule['subentry_id']}"
+    unique_id = rule_unique_id(entry_id, rule["subentry_id"])
     entity_id = (await hass_api.wait_for_entities(entry_id, [unique_id]))[unique_id]
     # Alice was recognized: she is not a stranger, so the sensor stays off.
     state = await hass_api.get_state(entity_id)
