@@ -311,9 +311,6 @@ async def test_event_data_without_frigate_url_or_alarm(
     assert data["observed_at"] == START.isoformat()
 
 
-# -- unavailability -----------------------------------------------------------------
-
-
 async def test_event_names_the_sensor_by_its_entity_id_now(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -334,6 +331,9 @@ async def test_event_names_the_sensor_by_its_entity_id_now(
         "binary_sensor.yard",
         "binary_sensor.garden_intruder",
     ]
+
+
+# -- unavailability -----------------------------------------------------------------
 
 
 async def test_unavailability_alerts_once_per_outage(
