@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import Event, HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
     async_capture_events,
     async_fire_mqtt_message,
 )
@@ -83,6 +84,14 @@ async def sighting(
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def yard_rule(hass: HomeAssistant, **rule: Any) -> tuple[MockConfigEntry, list[Event]]:
+    """The rule "Yard" (id `r`, camera backyard) set up, and the alerts it fires from now on."""
+    entry = await setup_entry(
+        hass, make_entry(rules=[rule_subentry("Yard", subentry_id="r", **rule)])
+    )
+    return entry, async_capture_events(hass, EVENT_ALERT)
+
+
 async def frigate_available(hass: HomeAssistant, payload: str) -> None:
     async_fire_mqtt_message(hass, "frigate/available", payload)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -147,11 +156,8 @@ async def test_cooldown_zero_alerts_on_every_activation(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
 ) -> None:
     freezer.move_to(START)
-    entry = await setup_entry(
-        hass, make_entry(rules=[rule_subentry("Yard", subentry_id="r", cooldown_seconds=0)])
-    )
+    entry, events = await yard_rule(hass, cooldown_seconds=0)
     entity_id = rule_sensor_id(hass, entry, "r")
-    events = async_capture_events(hass, EVENT_ALERT)
     for activation in range(1, 4):
         await sighting(hass, event_id=f"1.{activation}-x")
         await sighting(hass, event_id=f"1.{activation}-x", score=0.96)
@@ -165,8 +171,7 @@ async def test_cooldown_zero_alerts_on_every_activation(
 async def test_below_threshold_is_no_activation(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
-    await setup_entry(hass, make_entry(rules=[rule_subentry("Yard", subentry_id="r")]))
-    events = async_capture_events(hass, EVENT_ALERT)
+    _, events = await yard_rule(hass)
     await sighting(hass, score=0.79)
     assert events == []
     await sighting(hass, score=0.80)
@@ -177,10 +182,7 @@ async def test_cooldown_survives_an_entry_reload(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
 ) -> None:
     freezer.move_to(START)
-    entry = await setup_entry(
-        hass, make_entry(rules=[rule_subentry("Yard", subentry_id="r", cooldown_seconds=60)])
-    )
-    events = async_capture_events(hass, EVENT_ALERT)
+    entry, events = await yard_rule(hass, cooldown_seconds=60)
     await sighting(hass)
     assert len(events) == 1
 
@@ -316,10 +318,7 @@ async def test_event_names_the_sensor_by_its_entity_id_now(
 ) -> None:
     """A user who renames the rule's sensor sees the new entity id in the next alert."""
     freezer.move_to(START)
-    entry = await setup_entry(
-        hass, make_entry(rules=[rule_subentry("Yard", subentry_id="r", cooldown_seconds=0)])
-    )
-    events = async_capture_events(hass, EVENT_ALERT)
+    entry, events = await yard_rule(hass, cooldown_seconds=0)
     await sighting(hass, event_id="1.1-x")
     await advance(hass, freezer, 10.1)
     er.async_get(hass).async_update_entity(
