@@ -330,6 +330,48 @@ async def test_birth_alert_state_clear_and_stop(
     await pub.async_stop()  # idempotent
 
 
+async def test_a_burst_goes_to_paho_together_drain_delay_after_its_first_alert(
+    broker: Mosquitto, publishers: Any, subscribers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HA's own clients get the CPU first: nothing reaches paho in the alert's passes."""
+    live = await subscribers(broker, f"{BASE}/#")
+    pub = publishers(settings_for(broker))
+    await pub.async_start()
+    await live.expect(is_msg(f"{BASE}/status", b"online"))
+    loop = asyncio.get_running_loop()
+    drains: list[float] = []
+    handed: list[tuple[str, int]] = []  # topic, number of the drain that handed it
+    link = pub._link
+    assert link is not None
+    publish, drain = link.publish, pub._drain
+
+    def recording_publish(topic: str, *args: Any, **kwargs: Any) -> mqtt.MQTTMessageInfo:
+        handed.append((topic, len(drains)))
+        return publish(topic, *args, **kwargs)
+
+    def recording_drain() -> None:
+        drains.append(loop.time())
+        drain()
+
+    monkeypatch.setattr(link, "publish", recording_publish)
+    monkeypatch.setattr(pub, "_drain", recording_drain)
+    first_at = loop.time()
+    pub.publish_state("Yard", True)
+    pub.publish_alert("Yard", ALERT)
+    for _ in range(3):  # the message's pass, the websocket writer's two passes
+        await asyncio.sleep(0)
+    pub.publish_alert("Yard", {**ALERT, "camera": "driveway"})
+    assert handed == []
+    msg = await live.expect(is_msg(f"{BASE}/v1/rules/yard/alert"))
+    assert json.loads(msg.payload)["camera"] == "backyard"
+    assert handed == [
+        (f"{BASE}/v1/rules/yard/state", 1),
+        (f"{BASE}/v1/rules/yard/alert", 1),
+        (f"{BASE}/v1/rules/yard/alert", 1),
+    ]
+    assert drains[0] - first_at >= pubmod.DRAIN_DELAY
+
+
 async def test_will_on_abrupt_socket_loss_then_reconnect(
     broker: Mosquitto, publishers: Any, subscribers: Any
 ) -> None:

@@ -10,7 +10,9 @@ alert, releases its writer in the loop's next pass (it coalesces) and the writer
 it in the pass after; work done before then would hold the alert back from dashboards
 and websocket clients. So the flush starts in the next pass and yields once more,
 landing behind the writer. One queue keeps the outputs in the order the evaluations
-happened, whatever the burst.
+happened, whatever the burst. The publisher then waits `DRAIN_DELAY` (2 ms) before it
+hands the packets to paho, so that the broker's work does not compete with the
+clients that have just been sent the alert.
 """
 
 from __future__ import annotations

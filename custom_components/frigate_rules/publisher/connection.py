@@ -35,6 +35,7 @@ _LOGGER = logging.getLogger(__name__)
 
 STATUS_QOS: Final = 1
 STOP_ACK_TIMEOUT: Final = 3.0
+DRAIN_DELAY: Final = 0.002  # seconds from an alert to its packets (`_schedule_drain`)
 
 
 class PublisherState(StrEnum):
@@ -71,7 +72,7 @@ class Publisher:
         self._retry_at: float | None = None
         self._last_retry_delay: float | None = None
         self._retry_handle: asyncio.TimerHandle | None = None
-        self._drain_handle: asyncio.Handle | None = None
+        self._drain_handle: asyncio.TimerHandle | None = None
         self._stop_ack: tuple[int, asyncio.Future[None]] | None = None
         self._attempts = 0
         self.publish_errors = 0
@@ -221,13 +222,14 @@ class Publisher:
             self._schedule_drain()
 
     def _schedule_drain(self) -> None:
-        """Hand the outbox to paho in the loop's next pass, once for a burst.
+        """Hand the outbox to paho `DRAIN_DELAY` from now, once for a burst.
 
-        The alert that caused this is being delivered to automations right now;
-        building packets in the same pass would hold that back.
+        The alert is on its way to automations and websocket clients. On a small machine
+        that also runs the broker, packets sent now wake the broker while those clients
+        still need the CPU (bench p99: 1.1-1.2x HA's floor in the next pass, 0.7x later).
         """
         if self._drain_handle is None and self._state is PublisherState.CONNECTED:
-            self._drain_handle = self._loop.call_soon(self._drain)
+            self._drain_handle = self._loop.call_later(DRAIN_DELAY, self._drain)
 
     def _drain(self) -> None:
         """States first, then alerts (a consumer sees a rule ON before its alert)."""
