@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from custom_components.frigate_rules.core.buffer import DetectionBuffer
-from custom_components.frigate_rules.core.frigate import Rejected, parse_event
+from custom_components.frigate_rules.core.fields import Rejected
+from custom_components.frigate_rules.core.frigate import parse_event
 from custom_components.frigate_rules.core.incremental import CandidateCache
 from custom_components.frigate_rules.core.model import Aggregation, Context, Rule
 from custom_components.frigate_rules.core.rules import evaluate

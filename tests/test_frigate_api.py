@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.frigate_rules.core.frigate import Rejected
+from custom_components.frigate_rules.core.fields import Rejected
 from custom_components.frigate_rules.core.frigate_api import (
     SEEN_CAP,
     SKEW_SAMPLES,
@@ -76,7 +76,8 @@ def test_every_version_s_shape(
         ([], "not_an_object"),
         (row(id=""), "missing_field:id"),
         (row(camera=None), "missing_field:camera"),
-        (row(label=3), "missing_field:label"),
+        (row(label=3), "bad_type:label"),
+        (row(camera="c" * 129), "too_long:camera"),  # names are bounded as on MQTT
         (row(data={"score": 1.5}), "score_out_of_range"),
         (row(data=None, top_score=None), "missing_field:score"),
         (row(zones="yard"), "bad_type:zones"),

@@ -18,12 +18,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from custom_components.frigate_rules.core import frigate
-from custom_components.frigate_rules.core.frigate import (
+from custom_components.frigate_rules.core import fields, frigate
+from custom_components.frigate_rules.core.fields import (
     MAX_PAYLOAD_BYTES,
     RECENT_IDS_CAP,
     SHARED_CACHE_CAP,
     Rejected,
+)
+from custom_components.frigate_rules.core.frigate import (
     parse_available,
     parse_event,
     parse_review,
@@ -40,12 +42,12 @@ NOW = 1_800_000_000.25
 @pytest.fixture(params=["orjson", "stdlib"], autouse=True)
 def json_backend(request: pytest.FixtureRequest) -> Iterator[str]:
     """Swap the module's decoder for the duration of one test; start with empty caches."""
-    saved = frigate._loads
-    frigate._loads = frigate.select_loads(prefer_orjson=request.param == "orjson")
-    frigate.clear_caches()
+    saved = fields._loads
+    fields._loads = fields.select_loads(prefer_orjson=request.param == "orjson")
+    fields.clear_caches()
     yield request.param
-    frigate._loads = saved
-    frigate.clear_caches()
+    fields._loads = saved
+    fields.clear_caches()
 
 
 def event(msg_type: object = "update", **changes: object) -> dict[str, Any]:
@@ -490,20 +492,20 @@ def test_updates_share_values() -> None:
     assert isinstance(second, Observation)
     for field in ("event_id", "camera", "label", "zones", "entered_zones", "confidence_pct"):
         assert getattr(first, field) is getattr(second, field), field
-    assert frigate.cache_sizes() == {"strings": 4, "zone_tuples": 2, "percents": 2, "recent_ids": 1}
+    assert fields.cache_sizes() == {"strings": 4, "zone_tuples": 2, "percents": 2, "recent_ids": 1}
 
 
 def test_clear_caches() -> None:
     assert isinstance(parse_event(dumps(event()), NOW), Observation)
-    assert all(frigate.cache_sizes().values())
-    frigate.clear_caches()
-    assert frigate.cache_sizes() == dict.fromkeys(frigate.cache_sizes(), 0)
+    assert all(fields.cache_sizes().values())
+    fields.clear_caches()
+    assert fields.cache_sizes() == dict.fromkeys(fields.cache_sizes(), 0)
 
 
 def test_recent_ids_forget_the_oldest_first() -> None:
     ids = [f"1718031234.{n:06d}-abc123" for n in range(RECENT_IDS_CAP + 1)]
     held = [parse_event(dumps(event(id=event_id)), NOW) for event_id in ids]
-    assert frigate.cache_sizes()["recent_ids"] == RECENT_IDS_CAP
+    assert fields.cache_sizes()["recent_ids"] == RECENT_IDS_CAP
     again_oldest = parse_event(dumps(event(id=ids[0])), NOW)
     again_second = parse_event(dumps(event(id=ids[2])), NOW)
     assert isinstance(held[0], Observation)
@@ -513,7 +515,7 @@ def test_recent_ids_forget_the_oldest_first() -> None:
     assert again_oldest.event_id == ids[0]
     assert again_oldest.event_id is not held[0].event_id  # evicted, then seen anew
     assert again_second.event_id is held[2].event_id  # still remembered
-    assert frigate.cache_sizes()["recent_ids"] == RECENT_IDS_CAP
+    assert fields.cache_sizes()["recent_ids"] == RECENT_IDS_CAP
 
 
 def test_caches_stop_growing_at_the_cap() -> None:
@@ -527,7 +529,7 @@ def test_caches_stop_growing_at_the_cap() -> None:
         assert got.camera == f"cam{n}"
         assert got.zones == (f"z{n}",)
         assert got.confidence_pct == pytest.approx(n / 81.92)
-    sizes = frigate.cache_sizes()
+    sizes = fields.cache_sizes()
     assert sizes["strings"] == SHARED_CACHE_CAP
     assert sizes["zone_tuples"] == SHARED_CACHE_CAP
     assert sizes["percents"] == SHARED_CACHE_CAP
@@ -536,10 +538,10 @@ def test_caches_stop_growing_at_the_cap() -> None:
 def test_select_loads_prefers_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
     import orjson  # a Home Assistant dependency: present in every test venv
 
-    assert frigate.select_loads() is orjson.loads
-    assert frigate.select_loads(prefer_orjson=False) is frigate._stdlib_loads
+    assert fields.select_loads() is orjson.loads
+    assert fields.select_loads(prefer_orjson=False) is fields._stdlib_loads
     monkeypatch.setitem(sys.modules, "orjson", None)  # import now raises ImportError
-    assert frigate.select_loads() is frigate._stdlib_loads
+    assert fields.select_loads() is fields._stdlib_loads
 
 
 # ------------------------------------------------------------------------ memory
@@ -582,7 +584,7 @@ def test_memory_per_buffered_observation() -> None:
     count = 10_000
     messages = realistic_messages(count)
     parse_event(messages[0], 0.0)  # decoder warm-up (orjson allocates a key cache once)
-    frigate.clear_caches()
+    fields.clear_caches()
     gc.collect()
     tracemalloc.start()
     try:
@@ -803,3 +805,97 @@ def test_names_are_bounded(
     """A publisher on the broker cannot park megabytes in a remembered name."""
     assert parse_event(dumps(event(**changes)), NOW) == Rejected(reason)
     assert isinstance(parse_event(dumps(event(**limit)), NOW), Observation)
+
+
+# ------------------------------------------------- the usual message, read in one go
+
+INFINITY = "<1e400>"
+"""Written as the number 1e400, which the stdlib decoder reads as inf (orjson refuses it)."""
+
+
+def dumps_with_infinity(value: object) -> str:
+    return dumps(value).replace(f'"{INFINITY}"', "1e400")
+
+
+usual_afters = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from([EVENT_ID, "1718031299.5-xyz"]),
+        "camera": st.sampled_from(["backyard", "yard"]),
+        "label": st.sampled_from(["person", "car"]),
+        "score": st.sampled_from([0.5, 0.875, 1.0]),
+        "top_score": st.sampled_from([0.875, None]),
+        "sub_label": st.none(),
+        "current_zones": st.sampled_from([[], ["yard"], ["yard", "patio"]]),
+        "entered_zones": st.sampled_from([[], ["yard"]]),
+        "stationary": st.booleans(),
+        "frame_time": st.sampled_from([1718031240.5, 1718031241.25]),
+    }
+)
+"""What Frigate 0.14+ usually sends: the shape `parse_event` reads in one go."""
+unusual_values = st.sampled_from(
+    [
+        *[("id", ""), ("id", "i" * 129), ("id", 7), ("camera", ""), ("camera", "n" * 129)],
+        *[("camera", None), ("label", 7), ("label", ""), ("score", 1), ("score", 1.5)],
+        *[("score", -0.25), ("score", True), ("score", None), ("top_score", 1.5)],
+        *[("top_score", "0.5"), ("sub_label", "bob"), ("sub_label", ["bob", 0.9])],
+        *[("sub_label", ""), ("current_zones", [""]), ("current_zones", [3])],
+        *[("current_zones", [["x"]]), ("current_zones", "yard"), ("current_zones", None)],
+        *[("entered_zones", [f"z{n}" for n in range(33)]), ("entered_zones", ["z" * 129])],
+        *[("entered_zones", None), ("entered_zones", "yard"), ("camera", ["backyard"])],
+        *[("label", ["person"]), ("stationary", None), ("stationary", 0)],
+        *[("frame_time", 1718031240)],
+        *[("frame_time", None), ("frame_time", "1"), ("frame_time", INFINITY)],
+    ]
+)
+"""One field each: valid another way, or not at all (the checked way must answer)."""
+
+
+@fuzz
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["new", "update", "end", "gone", 3]),
+            usual_afters,
+            st.lists(unusual_values, max_size=2),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_the_usual_way_answers_as_the_checked_way(
+    messages: list[tuple[object, dict[str, Any], list[tuple[str, object]]]],
+) -> None:
+    """Whatever the caches hold, reading a message in one go gives the checked answer.
+
+    Each message is first read without its unusual values, so that the caches hold the
+    rest of it; a value valid in one field only (the zone "") may be in them too.
+    """
+    for _, after, _ in messages:
+        assert isinstance(parse_event(dumps({"type": "new", "after": after}), NOW), Observation)
+    for msg_type, after, unusual in messages:
+        message = {"type": msg_type, "before": {}, "after": {**after, **dict(unusual)}}
+        text = dumps_with_infinity(message)
+        expected = frigate._checked_event(fields.load(text), NOW)
+        assert parse_event(text, NOW) == expected
+        assert parse_event(text.encode(), NOW) == expected
+
+
+def test_a_name_seen_only_as_an_empty_zone_is_still_no_camera() -> None:
+    assert isinstance(parse_event(dumps(event()), NOW), Observation)
+    assert isinstance(parse_event(dumps(event(current_zones=[""])), NOW), Observation)
+    assert parse_event(dumps(event(camera="")), NOW) == Rejected("missing_field:camera")
+
+
+def test_a_fixture_event_seen_before_takes_the_usual_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lines = [
+        line
+        for line in fixture_lines("a_person_backyard_v017.jsonl")
+        if line["topic"] == "frigate/events"
+    ]
+    first = [parse_event(wire_payload(line), NOW) for line in lines]
+    monkeypatch.setattr(frigate, "_checked_event", None)  # calling it would raise
+    again = [parse_event(wire_payload(line), NOW) for line in lines]
+    assert again == first
+    assert all(isinstance(obs, Observation) for obs in again)

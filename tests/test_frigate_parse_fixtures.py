@@ -15,9 +15,9 @@ from typing import cast
 
 import pytest
 
-from custom_components.frigate_rules.core import frigate
+from custom_components.frigate_rules.core import fields
+from custom_components.frigate_rules.core.fields import Rejected
 from custom_components.frigate_rules.core.frigate import (
-    Rejected,
     parse_available,
     parse_event,
     parse_review,
@@ -33,11 +33,11 @@ BASE_TIME = 1_800_000_000.0
 @pytest.fixture(params=["orjson", "stdlib"], autouse=True)
 def json_backend(request: pytest.FixtureRequest) -> Iterator[str]:
     """Run every table against both decoders (HA ships orjson; stdlib is the fallback)."""
-    saved = frigate._loads
-    frigate._loads = frigate.select_loads(prefer_orjson=request.param == "orjson")
-    frigate.clear_caches()
+    saved = fields._loads
+    fields._loads = fields.select_loads(prefer_orjson=request.param == "orjson")
+    fields.clear_caches()
     yield request.param
-    frigate._loads = saved
+    fields._loads = saved
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from homeassistant.components.mqtt.models import ReceiveMessage
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 
 from .core import topics
-from .core.frigate import Rejected, parse_available, parse_event, parse_review
+from .core.fields import Rejected
+from .core.frigate import parse_available, parse_event, parse_review
 from .core.recognition import Unnamed, parse_tracked_object_update
 
 if TYPE_CHECKING:

@@ -1,102 +1,49 @@
 """Parse Frigate MQTT payloads (0.12-0.18) into observations; never raises.
 
 Every message is untrusted: anything unusable comes back as `Rejected(reason)` so the
-caller can count and log it. Fields that feed rules are validated, never guessed: a
-score outside 0..1 is rejected rather than rescaled. Only `after` is read, because
-`before` of a `new` message is the object while it was still a false positive.
+caller can count and log it. Fields that feed rules are validated, never guessed
+(`fields` checks and shares each value). Only `after` is read, because `before` of a
+`new` message is the object while it was still a false positive.
 
-The hot path runs once per MQTT message on Home Assistant's event loop, so parsing
-is one JSON decode plus direct dict access. Observations are buffered by the
-thousand, so repeated strings, zone tuples and confidences are shared through small
-bounded caches instead of being held once per observation.
+`parse_event` runs once per MQTT message on Home Assistant's event loop, between
+Frigate and the alert. A message usually arrives after the loop sat idle, with the
+CPU caches cold, where the cost is set by how much code and data one message touches
+rather than by the work done. So the usual message (what Frigate 0.14+ sends for an
+object nobody has named yet, with names, zones and score seen before) is read in one
+function: every value is checked by its type and found in the sharing caches, which
+hold only values that passed their check. Anything else goes the checked way, one
+helper per field, which gives the same observation or says why there is none.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
+from .fields import (
+    MAX_NAME_CHARS,
+    MAX_ZONES,
+    Rejected,
+    confidence,
+    frame_time_of,
+    id_of,
+    load,
+    name_of,
+    share,
+    share_id,
+    shared_names,
+    shared_percents,
+    shared_zones,
+    sub_label_of,
+    text_of,
+    zones_of,
+)
 from .model import Kind, Observation, Source
-
-MAX_PAYLOAD_BYTES: Final = 1 << 20
-"""Payloads longer than this (bytes, or characters for `str`) are not decoded."""
-
-MAX_NAME_CHARS: Final = 128
-"""Longest camera, label, zone, sub-label or id accepted: Frigate's are config keys and
-short ids, and a name is remembered (buffer, rule-form suggestions), so a publisher on
-the broker must not be able to park megabytes in one."""
-
-MAX_ZONES: Final = 32
-"""Most zones one observation may name (Frigate cameras have a handful)."""
-
-SHARED_CACHE_CAP: Final = 4096
-"""Entries per sharing cache (strings, zone tuples, confidences); past it, no sharing."""
-
-RECENT_IDS_CAP: Final = 64
-"""Event ids remembered so consecutive updates of one event share one string.
-
-Small on purpose: only events in progress need it (each id would otherwise be held
-once per update), and the dict itself counts against the per-observation budget.
-"""
-
-
-@dataclass(slots=True, frozen=True)
-class Rejected:
-    """A payload that cannot become an observation, with a short stable reason."""
-
-    reason: str
-
-
-Loads = Callable[[str | bytes | bytearray], object]
-
-
-def _reject_constant(name: str) -> object:
-    """Refuse `NaN`/`Infinity` literals, which are not JSON (orjson refuses them too)."""
-    raise ValueError(name)
-
-
-_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
-
-
-def _stdlib_loads(payload: str | bytes | bytearray) -> object:
-    """`json.loads` made to fail where orjson fails: bad UTF-8, surrogates, NaN."""
-    if isinstance(payload, str):
-        if not payload.isascii():  # O(1) flag check; only non-ASCII text pays
-            payload.encode()  # UnicodeEncodeError on lone surrogates
-        text = payload
-    else:
-        text = payload.decode()
-    value = _DECODER.decode(text)
-    if "\\u" in text:  # rare: only payloads with \u escapes pay for this check
-        json.dumps(value, ensure_ascii=False).encode()  # escaped lone surrogates
-    return value
-
-
-def select_loads(prefer_orjson: bool = True) -> Loads:
-    """Pick the JSON decoder: orjson when importable (HA ships it), else stdlib."""
-    if prefer_orjson:
-        try:
-            import orjson
-        except ImportError:
-            pass
-        else:
-            return orjson.loads
-    return _stdlib_loads
-
-
-_loads: Loads = select_loads()
 
 _KINDS: Final[dict[str, Kind]] = {"new": Kind.NEW, "update": Kind.UPDATE, "end": Kind.END}
 _AVAILABLE: Final[dict[str, bool]] = {"online": True, "offline": False, "stopped": False}
 
 # Shared, immutable rejections for the common failures (no allocation on bad input).
-_TOO_LARGE: Final = Rejected("too_large")
-_NOT_JSON: Final = Rejected("not_json")
-_BAD_ENCODING: Final = Rejected("bad_encoding")
-_BAD_PAYLOAD_TYPE: Final = Rejected("bad_type:payload")
 _NOT_AN_OBJECT: Final = Rejected("not_an_object")
 _MISSING_TYPE: Final = Rejected("missing_field:type")
 _UNKNOWN_TYPE: Final = Rejected("unknown_type")
@@ -104,93 +51,9 @@ _MISSING_AFTER: Final = Rejected("missing_after")
 _BAD_AFTER: Final = Rejected("bad_type:after")
 _UNKNOWN_PAYLOAD: Final = Rejected("unknown_payload")
 
-# Sharing caches. Plain dicts: lookups are one hash probe; growth stops at the cap so
-# hostile payloads with endless distinct names cannot grow memory without bound.
-_strings: dict[str, str] = {}
-_zone_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
-_percents: dict[float, float] = {}
-_recent_ids: dict[str, str] = {}
 
-
-def clear_caches() -> None:
-    """Forget every shared value (tests and entry unload)."""
-    _strings.clear()
-    _zone_tuples.clear()
-    _percents.clear()
-    _recent_ids.clear()
-
-
-def cache_sizes() -> dict[str, int]:
-    """Entries per sharing cache, for diagnostics."""
-    return {
-        "strings": len(_strings),
-        "zone_tuples": len(_zone_tuples),
-        "percents": len(_percents),
-        "recent_ids": len(_recent_ids),
-    }
-
-
-def _share(value: str) -> str:
-    """Return the shared copy of a camera/label/zone/sub-label string."""
-    shared = _strings.get(value)
-    if shared is None:
-        shared = value
-        if len(_strings) < SHARED_CACHE_CAP:
-            _strings[value] = value
-    return shared
-
-
-def _share_id(value: str) -> str:
-    """Return the copy of an event id held by recent messages (oldest forgotten first)."""
-    shared = _recent_ids.get(value)
-    if shared is None:
-        shared = _recent_ids[value] = value
-        if len(_recent_ids) > RECENT_IDS_CAP:
-            del _recent_ids[next(iter(_recent_ids))]
-    return shared
-
-
-def _percent(score: float) -> float:
-    """`score` x 100, shared: scores are multiples of 1/256, so few distinct values."""
-    pct = _percents.get(score)
-    if pct is None:
-        pct = score * 100.0
-        if len(_percents) < SHARED_CACHE_CAP:
-            _percents[score] = pct
-    return pct
-
-
-def _load(payload: object) -> object:
-    """Decode `payload` as JSON, or say why not.
-
-    Typed `object` because callers outside the type checker's reach (MQTT) may hand
-    over anything; only text and bytes are decoded.
-    """
-    if not isinstance(payload, str | bytes | bytearray):
-        return _BAD_PAYLOAD_TYPE
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        return _TOO_LARGE
-    try:
-        return _loads(payload)
-    except (ValueError, RecursionError):  # UnicodeError and JSONDecodeError included
-        return _undecodable(payload)
-
-
-def _undecodable(payload: str | bytes | bytearray) -> Rejected:
-    """Tell bad text encoding apart from text that is not JSON (failure path only)."""
-    try:
-        if isinstance(payload, str):
-            payload.encode()
-        else:
-            payload.decode()
-    except UnicodeError:
-        return _BAD_ENCODING
-    return _NOT_JSON
-
-
-def _envelope(payload: object) -> tuple[Kind, dict[str, Any]] | Rejected:
-    """`type` and `after` of an events/reviews message."""
-    data = _load(payload)
+def _envelope(data: object) -> tuple[Kind, dict[str, Any]] | Rejected:
+    """`type` and `after` of a decoded events/reviews message."""
     if not isinstance(data, dict):
         return data if isinstance(data, Rejected) else _NOT_AN_OBJECT
     type_ = data.get("type")
@@ -203,102 +66,104 @@ def _envelope(payload: object) -> tuple[Kind, dict[str, Any]] | Rejected:
     return kind, after
 
 
-def _bad_string(name: str, value: object) -> Rejected:
-    """Why a required non-empty string field is unusable."""
-    if value is None or value == "":
-        return Rejected(f"missing_field:{name}")
-    if type(value) is str:
-        return Rejected(f"too_long:{name}")
-    return Rejected(f"bad_type:{name}")
-
-
-def _confidence(value: object, name: str) -> float | Rejected:
-    """Turn a 0..1 score into a shared percentage (x 100); reject anything else."""
-    if type(value) is float or type(value) is int:  # not bool: JSON true is no score
-        if 0 <= value <= 1:  # False for NaN and infinities
-            return _percent(float(value))
-        return Rejected(f"{name}_out_of_range")
-    if value is None:
-        return Rejected(f"missing_field:{name}")
-    return Rejected(f"bad_type:{name}")
-
-
-def _zones(value: object) -> tuple[str, ...] | None:
-    """Turn a list of zone names into a shared tuple; None when not a list of strings."""
-    if value is None:
-        return ()
-    if type(value) is not list or len(value) > MAX_ZONES:
-        return None
-    key = tuple(value)
-    try:
-        shared = _zone_tuples.get(key)
-    except TypeError:  # unhashable items (lists, objects) are not zone names
-        return None
-    if shared is None:
-        if not all(type(zone) is str and len(zone) <= MAX_NAME_CHARS for zone in key):
-            return None
-        shared = tuple([_share(zone) for zone in key])
-        if len(_zone_tuples) < SHARED_CACHE_CAP:
-            _zone_tuples[shared] = shared
-    return shared
-
-
-def _sub_label(value: object) -> str | None | Rejected:
-    """`sub_label`: a string in 0.12, `[name, score]` from 0.13 (score may be null)."""
-    if type(value) is list:
-        value = value[0] if value else None
-    if value is None or value == "":
-        return None
-    if type(value) is str:
-        return _share(value) if len(value) <= MAX_NAME_CHARS else Rejected("too_long:sub_label")
-    return Rejected("bad_type:sub_label")
-
-
-def _frame_time(value: object) -> float | None | Rejected:
-    """Frigate's frame clock (kept for reference, never used for windows)."""
-    if value is None:
-        return None
-    if type(value) is float or type(value) is int:
-        try:
-            frame_time = float(value)
-        except OverflowError:
-            frame_time = math.inf
-        if math.isfinite(frame_time):
-            return frame_time
-    return Rejected("bad_type:frame_time")
-
-
 def parse_event(payload: str | bytes | bytearray, observed_at: float) -> Observation | Rejected:
     """One `<prefix>/events` message as an observation of its `after` object."""
-    envelope = _envelope(payload)
+    data = load(payload)
+    if type(data) is dict:
+        type_ = data.get("type")
+        after = data.get("after")
+        if type(type_) is str and type(after) is dict:
+            get = after.get
+            event_id = get("id")
+            camera = get("camera")
+            label = get("label")
+            score = get("score")
+            top_score = get("top_score")
+            current = get("current_zones")
+            entered = get("entered_zones")
+            stationary = get("stationary")
+            frame_time = get("frame_time")
+            if (
+                type(event_id) is str
+                and 0 < len(event_id) <= MAX_NAME_CHARS
+                and type(camera) is str
+                and type(label) is str
+                and type(score) is float
+                and (top_score is None or (type(top_score) is float and 0 <= top_score <= 1))
+                and get("sub_label") is None
+                and type(current) is list
+                and len(current) <= MAX_ZONES  # never in the cache; not worth copying
+                and type(entered) is list
+                and len(entered) <= MAX_ZONES
+                and type(stationary) is bool
+                and type(frame_time) is float
+                and math.isfinite(frame_time)
+            ):
+                kind = _KINDS.get(type_)
+                camera = shared_names.get(camera)
+                label = shared_names.get(label)
+                confidence_pct = shared_percents.get(score)
+                try:
+                    zones = shared_zones.get(tuple(current))
+                    entered_zones = shared_zones.get(tuple(entered))
+                except TypeError:  # unhashable items: not zone names
+                    zones = None
+                if (
+                    kind is not None
+                    and camera is not None
+                    and label is not None
+                    and confidence_pct is not None
+                    and zones is not None
+                    and entered_zones is not None
+                ):
+                    return Observation(
+                        event_id=share_id(event_id),
+                        camera=camera,
+                        label=label,
+                        sub_label=None,
+                        confidence_pct=confidence_pct,
+                        zones=zones,
+                        entered_zones=entered_zones,
+                        stationary=stationary,
+                        kind=kind,
+                        source=Source.EVENTS,
+                        frame_time=frame_time,
+                        observed_at=observed_at,
+                    )
+    return _checked_event(data, observed_at)
+
+
+def _checked_event(data: object, observed_at: float) -> Observation | Rejected:
+    """`parse_event` one field at a time: the same observation, or why there is none."""
+    envelope = _envelope(data)
     if isinstance(envelope, Rejected):
         return envelope
     kind, after = envelope
 
-    event_id = after.get("id")
-    if type(event_id) is not str or not event_id or len(event_id) > MAX_NAME_CHARS:
-        return _bad_string("id", event_id)
-    camera = after.get("camera")
-    if type(camera) is not str or not camera or len(camera) > MAX_NAME_CHARS:
-        return _bad_string("camera", camera)
-    label = after.get("label")
-    if type(label) is not str or not label or len(label) > MAX_NAME_CHARS:
-        return _bad_string("label", label)
-    confidence = _confidence(after.get("score"), "score")
-    if isinstance(confidence, Rejected):
-        return confidence
+    event_id = id_of(after.get("id"))
+    if isinstance(event_id, Rejected):
+        return event_id
+    camera = name_of(after.get("camera"), "camera")
+    if isinstance(camera, Rejected):
+        return camera
+    label = name_of(after.get("label"), "label")
+    if isinstance(label, Rejected):
+        return label
+    confidence_pct = confidence(after.get("score"), "score")
+    if isinstance(confidence_pct, Rejected):
+        return confidence_pct
     top_score = after.get("top_score")
     if top_score is not None:  # checked like `score`, not kept: nothing reads it
-        top_confidence = _confidence(top_score, "top_score")
+        top_confidence = confidence(top_score, "top_score")
         if isinstance(top_confidence, Rejected):
             return top_confidence
-    sub_label = _sub_label(after.get("sub_label"))
+    sub_label = sub_label_of(after.get("sub_label"))
     if isinstance(sub_label, Rejected):
         return sub_label
-    zones = _zones(after.get("current_zones"))
+    zones = zones_of(after.get("current_zones"))
     if zones is None:
         return Rejected("bad_type:current_zones")
-    entered_zones = _zones(after.get("entered_zones"))
+    entered_zones = zones_of(after.get("entered_zones"))
     if entered_zones is None:
         return Rejected("bad_type:entered_zones")
     stationary = after.get("stationary")
@@ -306,16 +171,16 @@ def parse_event(payload: str | bytes | bytearray, observed_at: float) -> Observa
         stationary = False
     elif type(stationary) is not bool:
         return Rejected("bad_type:stationary")
-    frame_time = _frame_time(after.get("frame_time"))
+    frame_time = frame_time_of(after.get("frame_time"))
     if isinstance(frame_time, Rejected):
         return frame_time
 
     return Observation(
-        event_id=_share_id(event_id),
-        camera=_share(camera),
-        label=_share(label),
+        event_id=event_id,
+        camera=camera,
+        label=label,
         sub_label=sub_label,
-        confidence_pct=confidence,
+        confidence_pct=confidence_pct,
         zones=zones,
         entered_zones=entered_zones,
         stationary=stationary,
@@ -330,17 +195,17 @@ def parse_review(
     payload: str | bytes | bytearray, observed_at: float
 ) -> tuple[Observation, ...] | Rejected:
     """One `<prefix>/reviews` message (0.14+): one scoreless observation per label."""
-    envelope = _envelope(payload)
+    envelope = _envelope(load(payload))
     if isinstance(envelope, Rejected):
         return envelope
     kind, after = envelope
 
-    review_id = after.get("id")
-    if type(review_id) is not str or not review_id or len(review_id) > MAX_NAME_CHARS:
-        return _bad_string("id", review_id)
-    camera = after.get("camera")
-    if type(camera) is not str or not camera or len(camera) > MAX_NAME_CHARS:
-        return _bad_string("camera", camera)
+    review_id = id_of(after.get("id"))
+    if isinstance(review_id, Rejected):
+        return review_id
+    camera = name_of(after.get("camera"), "camera")
+    if isinstance(camera, Rejected):
+        return camera
     data = after.get("data")
     if type(data) is not dict:
         return Rejected("missing_field:data" if data is None else "bad_type:data")
@@ -351,17 +216,15 @@ def parse_review(
         type(o) is str and o and len(o) <= MAX_NAME_CHARS for o in objects
     ):
         return Rejected("bad_type:objects")
-    zones = _zones(data.get("zones"))
+    zones = zones_of(data.get("zones"))
     if zones is None:
         return Rejected("bad_type:zones")
 
-    review_id = _share_id(review_id)
-    camera = _share(camera)
     return tuple(
         Observation(
             event_id=review_id,
             camera=camera,
-            label=_share(label),
+            label=share(label),
             sub_label=None,
             confidence_pct=None,
             zones=zones,
@@ -378,22 +241,8 @@ def parse_review(
 
 def parse_available(payload: str | bytes | bytearray) -> bool | Rejected:
     """`<prefix>/available`: `online` -> True; `offline` (LWT) / `stopped` (0.18) -> False."""
-    text = _text(payload)
+    text = text_of(payload)
     if isinstance(text, Rejected):
         return text
     available = _AVAILABLE.get(text.strip().lower())
     return _UNKNOWN_PAYLOAD if available is None else available
-
-
-def _text(payload: object) -> str | Rejected:
-    """Return a plain-text payload as `str` (UTF-8 for bytes)."""
-    if not isinstance(payload, str | bytes | bytearray):
-        return _BAD_PAYLOAD_TYPE
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        return _TOO_LARGE
-    if isinstance(payload, str):
-        return payload
-    try:
-        return payload.decode()
-    except UnicodeError:
-        return _BAD_ENCODING

@@ -16,7 +16,7 @@ import statistics
 from collections import OrderedDict, deque
 from typing import Any, Final
 
-from .frigate import Rejected, _confidence, _share, _share_id, _sub_label, _zones
+from .fields import Rejected, confidence, id_of, name_of, sub_label_of, zones_of
 from .model import Kind, Observation, Source
 
 # Recent MQTT frame times kept to estimate Frigate's clock skew (median: one late
@@ -71,31 +71,31 @@ def parse_api_event(event: object, observed_at: float) -> Observation | Rejected
     """
     if not isinstance(event, dict):
         return Rejected("not_an_object")
-    event_id = event.get("id")
-    if type(event_id) is not str or not event_id:
-        return Rejected("missing_field:id")
-    camera = event.get("camera")
-    if type(camera) is not str or not camera:
-        return Rejected("missing_field:camera")
-    label = event.get("label")
-    if type(label) is not str or not label:
-        return Rejected("missing_field:label")
-    confidence = _confidence(api_score(event), "score")
-    if isinstance(confidence, Rejected):
-        return confidence
-    sub_label = _sub_label(event.get("sub_label"))
+    event_id = id_of(event.get("id"))
+    if isinstance(event_id, Rejected):
+        return event_id
+    camera = name_of(event.get("camera"), "camera")
+    if isinstance(camera, Rejected):
+        return camera
+    label = name_of(event.get("label"), "label")
+    if isinstance(label, Rejected):
+        return label
+    confidence_pct = confidence(api_score(event), "score")
+    if isinstance(confidence_pct, Rejected):
+        return confidence_pct
+    sub_label = sub_label_of(event.get("sub_label"))
     if isinstance(sub_label, Rejected):
         return sub_label
-    zones = _zones(event.get("zones"))
+    zones = zones_of(event.get("zones"))
     if zones is None:
         return Rejected("bad_type:zones")
     end_time = event.get("end_time")
     return Observation(
-        event_id=_share_id(event_id),
-        camera=_share(camera),
-        label=_share(label),
+        event_id=event_id,
+        camera=camera,
+        label=label,
         sub_label=sub_label,
-        confidence_pct=confidence,
+        confidence_pct=confidence_pct,
         zones=zones,
         entered_zones=zones,
         stationary=False,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .frigate import MAX_NAME_CHARS, Rejected, _confidence, _load
+from .fields import MAX_NAME_CHARS, Rejected, confidence, load
 
 NAMED_TYPES: Final = frozenset({"face", "lpr", "classification"})
 
@@ -37,7 +37,7 @@ class Unnamed:
 
 def parse_tracked_object_update(payload: object) -> Recognition | Unnamed | Rejected:
     """One `tracked_object_update` message."""
-    data = _load(payload)
+    data = load(payload)
     if isinstance(data, Rejected):
         return data
     if not isinstance(data, dict):
@@ -55,7 +55,7 @@ def parse_tracked_object_update(payload: object) -> Recognition | Unnamed | Reje
         return Unnamed(kind)
     if type(name) is not str or len(name) > MAX_NAME_CHARS:
         return Rejected("bad_type:name")
-    score = _confidence(data.get("score"), "score")
+    score = confidence(data.get("score"), "score")
     if isinstance(score, Rejected):
         return score
     camera = data.get("camera")
