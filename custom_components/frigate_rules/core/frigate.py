@@ -92,7 +92,7 @@ def parse_event(payload: str | bytes | bytearray, observed_at: float) -> Observa
                 and (top_score is None or (type(top_score) is float and 0 <= top_score <= 1))
                 and get("sub_label") is None
                 and type(current) is list
-                and len(current) <= MAX_ZONES  # never in the cache; not worth copying
+                and len(current) <= MAX_ZONES  # longer lists are never in the cache
                 and type(entered) is list
                 and len(entered) <= MAX_ZONES
                 and type(stationary) is bool
@@ -107,7 +107,7 @@ def parse_event(payload: str | bytes | bytearray, observed_at: float) -> Observa
                     zones = shared_zones.get(tuple(current))
                     entered_zones = shared_zones.get(tuple(entered))
                 except TypeError:  # unhashable items: not zone names
-                    zones = None
+                    zones = entered_zones = None
                 if (
                     kind is not None
                     and camera is not None
