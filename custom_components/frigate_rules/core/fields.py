@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 MAX_PAYLOAD_BYTES: Final = 1 << 20
 """Payloads longer than this (bytes, or characters for `str`) are not decoded."""
@@ -191,6 +191,20 @@ def id_of(value: object, field: str = "id") -> str | Rejected:
     if type(value) is str and value and len(value) <= MAX_NAME_CHARS:
         return share_id(value)
     return bad_string(field, value)
+
+
+def identity_of(data: dict[str, Any]) -> tuple[str, str, str] | Rejected:
+    """`id`, `camera` and `label` of a tracked object (an MQTT event's `after`, an API row)."""
+    event_id = id_of(data.get("id"))
+    if isinstance(event_id, Rejected):
+        return event_id
+    camera = name_of(data.get("camera"), "camera")
+    if isinstance(camera, Rejected):
+        return camera
+    label = name_of(data.get("label"), "label")
+    if isinstance(label, Rejected):
+        return label
+    return event_id, camera, label
 
 
 def bad_string(name: str, value: object) -> Rejected:

@@ -27,6 +27,7 @@ from .fields import (
     confidence,
     frame_time_of,
     id_of,
+    identity_of,
     load,
     name_of,
     share,
@@ -69,68 +70,77 @@ def _envelope(data: object) -> tuple[Kind, dict[str, Any]] | Rejected:
 def parse_event(payload: str | bytes | bytearray, observed_at: float) -> Observation | Rejected:
     """One `<prefix>/events` message as an observation of its `after` object."""
     data = load(payload)
-    if type(data) is dict:
-        type_ = data.get("type")
-        after = data.get("after")
-        if type(type_) is str and type(after) is dict:
-            get = after.get
-            event_id = get("id")
-            camera = get("camera")
-            label = get("label")
-            score = get("score")
-            top_score = get("top_score")
-            current = get("current_zones")
-            entered = get("entered_zones")
-            stationary = get("stationary")
-            frame_time = get("frame_time")
-            if (
-                type(event_id) is str
-                and 0 < len(event_id) <= MAX_NAME_CHARS
-                and type(camera) is str
-                and type(label) is str
-                and type(score) is float
-                and (top_score is None or (type(top_score) is float and 0 <= top_score <= 1))
-                and get("sub_label") is None
-                and type(current) is list
-                and len(current) <= MAX_ZONES  # longer lists are never in the cache
-                and type(entered) is list
-                and len(entered) <= MAX_ZONES
-                and type(stationary) is bool
-                and type(frame_time) is float
-                and math.isfinite(frame_time)
-            ):
-                kind = _KINDS.get(type_)
-                camera = shared_names.get(camera)
-                label = shared_names.get(label)
-                confidence_pct = shared_percents.get(score)
-                try:
-                    zones = shared_zones.get(tuple(current))
-                    entered_zones = shared_zones.get(tuple(entered))
-                except TypeError:  # unhashable items: not zone names
-                    zones = entered_zones = None
-                if (
-                    kind is not None
-                    and camera is not None
-                    and label is not None
-                    and confidence_pct is not None
-                    and zones is not None
-                    and entered_zones is not None
-                ):
-                    return Observation(
-                        event_id=share_id(event_id),
-                        camera=camera,
-                        label=label,
-                        sub_label=None,
-                        confidence_pct=confidence_pct,
-                        zones=zones,
-                        entered_zones=entered_zones,
-                        stationary=stationary,
-                        kind=kind,
-                        source=Source.EVENTS,
-                        frame_time=frame_time,
-                        observed_at=observed_at,
-                    )
-    return _checked_event(data, observed_at)
+    observation = _usual_event(data, observed_at)
+    return observation if observation is not None else _checked_event(data, observed_at)
+
+
+def _usual_event(data: object, observed_at: float) -> Observation | None:
+    """The usual message read in one go; None: anything else (the checked way answers)."""
+    if type(data) is not dict:
+        return None
+    type_ = data.get("type")
+    after = data.get("after")
+    if type(type_) is not str or type(after) is not dict:
+        return None
+    get = after.get
+    event_id = get("id")
+    camera = get("camera")
+    label = get("label")
+    score = get("score")
+    top_score = get("top_score")
+    current = get("current_zones")
+    entered = get("entered_zones")
+    stationary = get("stationary")
+    frame_time = get("frame_time")
+    if not (
+        type(event_id) is str
+        and 0 < len(event_id) <= MAX_NAME_CHARS
+        and type(camera) is str
+        and type(label) is str
+        and type(score) is float
+        and (top_score is None or (type(top_score) is float and 0 <= top_score <= 1))
+        and get("sub_label") is None
+        and type(current) is list
+        and len(current) <= MAX_ZONES  # longer lists are never in the cache
+        and type(entered) is list
+        and len(entered) <= MAX_ZONES
+        and type(stationary) is bool
+        and type(frame_time) is float
+        and math.isfinite(frame_time)
+    ):
+        return None
+    kind = _KINDS.get(type_)
+    camera = shared_names.get(camera)
+    label = shared_names.get(label)
+    confidence_pct = shared_percents.get(score)
+    try:
+        zones = shared_zones.get(tuple(current))
+        entered_zones = shared_zones.get(tuple(entered))
+    except TypeError:  # unhashable items: not zone names
+        return None
+    if (
+        kind is None
+        or camera is None
+        or label is None
+        or confidence_pct is None
+        or zones is None
+        or entered_zones is None
+    ):
+        return None
+    return Observation(
+        event_id=share_id(event_id),
+        camera=camera,
+        label=label,
+        sub_label=None,
+        confidence_pct=confidence_pct,
+        zones=zones,
+        entered_zones=entered_zones,
+        stationary=stationary,
+        kind=kind,
+        source=Source.EVENTS,
+        frame_time=frame_time,
+        observed_at=observed_at,
+    )
 
 
 def _checked_event(data: object, observed_at: float) -> Observation | Rejected:
@@ -140,15 +150,10 @@ def _checked_event(data: object, observed_at: float) -> Observation | Rejected:
         return envelope
     kind, after = envelope
 
-    event_id = id_of(after.get("id"))
-    if isinstance(event_id, Rejected):
-        return event_id
-    camera = name_of(after.get("camera"), "camera")
-    if isinstance(camera, Rejected):
-        return camera
-    label = name_of(after.get("label"), "label")
-    if isinstance(label, Rejected):
-        return label
+    identity = identity_of(after)
+    if isinstance(identity, Rejected):
+        return identity
+    event_id, camera, label = identity
     confidence_pct = confidence(after.get("score"), "score")
     if isinstance(confidence_pct, Rejected):
         return confidence_pct

@@ -16,7 +16,7 @@ import statistics
 from collections import OrderedDict, deque
 from typing import Any, Final
 
-from .fields import Rejected, confidence, id_of, name_of, sub_label_of, zones_of
+from .fields import Rejected, confidence, identity_of, sub_label_of, zones_of
 from .model import Kind, Observation, Source
 
 # Recent MQTT frame times kept to estimate Frigate's clock skew (median: one late
@@ -71,15 +71,10 @@ def parse_api_event(event: object, observed_at: float) -> Observation | Rejected
     """
     if not isinstance(event, dict):
         return Rejected("not_an_object")
-    event_id = id_of(event.get("id"))
-    if isinstance(event_id, Rejected):
-        return event_id
-    camera = name_of(event.get("camera"), "camera")
-    if isinstance(camera, Rejected):
-        return camera
-    label = name_of(event.get("label"), "label")
-    if isinstance(label, Rejected):
-        return label
+    identity = identity_of(event)
+    if isinstance(identity, Rejected):
+        return identity
+    event_id, camera, label = identity
     confidence_pct = confidence(api_score(event), "score")
     if isinstance(confidence_pct, Rejected):
         return confidence_pct
