@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON
-from homeassistant.core import Event, HomeAssistant, ServiceCall
+from homeassistant.core import Context, Event, HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -166,6 +166,42 @@ async def test_cooldown_zero_alerts_on_every_activation(
         await advance(hass, freezer, 10.1)
         assert state_of(hass, entity_id) == STATE_OFF
     assert [e.data["event_id"] for e in events] == ["1.1-x", "1.2-x", "1.3-x"]
+    # Each alert is a cause of its own (the logbook links what it triggers to it).
+    assert len({e.context.id for e in events}) == 3
+    assert all(e.context.origin_event is e for e in events)
+
+
+async def test_an_alert_takes_a_context_made_before_its_message(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No ULID is drawn between the message and the alert: the next one is made after."""
+    freezer.move_to(START)
+    made: list[Context] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Context:
+        made.append(Context(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr("custom_components.frigate_rules.alerts.Context", counted)
+    _entry, events = await yard_rule(hass, cooldown_seconds=0)
+    made_when_alerted: list[int] = []
+
+    @callback
+    def alerted(_event: Event) -> None:
+        made_when_alerted.append(len(made))
+
+    hass.bus.async_listen(EVENT_ALERT, alerted)
+    for activation in range(1, 3):
+        before = len(made)
+        await sighting(hass, event_id=f"1.{activation}-x")
+        assert made_when_alerted[-1] == before
+        assert events[-1].context is made[before - 1]
+        assert len(made) == before + 1
+        await advance(hass, freezer, 10.1)
+    assert len(events) == 2
 
 
 async def test_below_threshold_is_no_activation(
@@ -508,6 +544,10 @@ async def test_armed_away_replay_triggers_the_manual_panel(
     assert panel_when_alerted == ["triggered"]
     assert state_of(hass, ALARM) == "triggered"
     assert len(events) == 1
+    # The panel's change is linked to the alert that caused it.
+    panel = hass.states.get(ALARM)
+    assert panel is not None
+    assert panel.context.id == events[0].context.id
     data = events[0].data
     first = next(
         line["payload"]["after"]

@@ -61,6 +61,9 @@ class Recorder:
     def rule_removed(self, rule: Rule) -> None:
         self.calls.append(("removed", rule.rule_id))
 
+    def prepare_next_alert(self) -> None:
+        self.calls.append(("next_context", None))
+
 
 def outputs(hass: HomeAssistant, recorder: Recorder) -> RuleOutputs:
     return RuleOutputs(hass, recorder, recorder, recorder)  # type: ignore[arg-type]
@@ -92,6 +95,7 @@ async def test_a_burst_reaches_sensor_and_publisher_in_order_two_passes_later(
         ("state", True),
         ("mqtt_alert", 3.0),
         ("removed", "r1"),
+        ("next_context", None),
     ]
 
 

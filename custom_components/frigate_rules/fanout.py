@@ -12,7 +12,8 @@ and websocket clients. So the flush starts in the next pass and yields once more
 landing behind the writer. One queue keeps the outputs in the order the evaluations
 happened, whatever the burst. The publisher then waits `DRAIN_DELAY` (2 ms) before it
 hands the packets to paho, so that the broker's work does not compete with the
-clients that have just been sent the alert.
+clients that have just been sent the alert. Last, the alert manager makes the
+context of the next alert, which is thus not made on that alert's way.
 """
 
 from __future__ import annotations
@@ -88,3 +89,4 @@ class RuleOutputs:
             self.outbound.rule_state(rule, matched)
             for data in fired:
                 self.outbound.rule_alert(rule, data)
+        self.alerts.prepare_next_alert()
