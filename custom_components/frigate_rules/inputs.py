@@ -92,8 +92,8 @@ class MqttInput:
             if isinstance(result, Rejected):
                 engine.record_failure(msg.topic, result.reason, payload_head(msg.payload), now)
                 return
-            engine.skew.note(result.frame_time, now)
             engine.ingest(result, now)
+            engine.skew.note(result.frame_time, now)  # after the alert: no rule reads it
         except Exception:
             engine.record_crash(msg.topic, payload_head(msg.payload))
 

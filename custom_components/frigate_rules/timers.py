@@ -8,18 +8,23 @@ edge is inclusive.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.event import async_call_later
+from homeassistant.core import HomeAssistant
 
 # Re-evaluate this long after a window edge (well inside the 250 ms promise).
 WINDOW_TICK: Final = 0.005
 
 
 class RuleTimers:
-    """At most one pending re-evaluation per rule."""
+    """At most one pending re-evaluation per rule.
+
+    Plain loop timers, not `async_call_later`: one is replaced on nearly every message,
+    right after the alert and before the websocket sends it, and HA's helper wraps each
+    in a job and a closure.
+    """
 
     def __init__(
         self,
@@ -30,7 +35,7 @@ class RuleTimers:
         self._hass = hass
         self._clock = clock
         self._on_due = on_due  # (rule id, the instant to evaluate at)
-        self._timers: dict[str, tuple[float, CALLBACK_TYPE]] = {}
+        self._timers: dict[str, tuple[float, asyncio.TimerHandle]] = {}
 
     def __len__(self) -> int:
         return len(self._timers)
@@ -41,32 +46,29 @@ class RuleTimers:
         if current is not None:
             if current[0] == at:
                 return
-            current[1]()
+            current[1].cancel()
             del self._timers[rule_id]
         if at is None:
             return
         target = at + WINDOW_TICK
+        loop = self._hass.loop
+        delay = max(0.0, target - self._clock())
+        self._timers[rule_id] = (at, loop.call_at(loop.time() + delay, self._due, rule_id, target))
 
-        @callback
-        def fire(_now: Any) -> None:
-            self._timers.pop(rule_id, None)
-            # Never evaluate before the edge: a timer firing a hair early would
-            # otherwise find the same candidate and re-arm itself in a loop.
-            self._on_due(rule_id, max(self._clock(), target))
-
-        self._timers[rule_id] = (
-            at,
-            async_call_later(self._hass, max(0.0, target - self._clock()), fire),
-        )
+    def _due(self, rule_id: str, target: float) -> None:
+        self._timers.pop(rule_id, None)
+        # Never evaluate before the edge: a timer firing a hair early would otherwise
+        # find the same candidate and re-arm itself in a loop.
+        self._on_due(rule_id, max(self._clock(), target))
 
     def cancel(self, rule_id: str) -> None:
         """No re-evaluation of `rule_id` is pending any more."""
         current = self._timers.pop(rule_id, None)
         if current is not None:
-            current[1]()
+            current[1].cancel()
 
     def cancel_all(self) -> None:
         """Unloading."""
-        for _, cancel in self._timers.values():
-            cancel()
+        for _, handle in self._timers.values():
+            handle.cancel()
         self._timers.clear()
