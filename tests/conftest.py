@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed_exact,
 )
 
+from custom_components.frigate_rules import fanout
 from custom_components.frigate_rules.compat import find_device
 from custom_components.frigate_rules.const import CONF_TOPIC_PREFIX, DOMAIN, SUBENTRY_RULE
 from custom_components.frigate_rules.entity import rule_device_identifier
@@ -41,6 +42,21 @@ def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
     """
     if "hass" in request.fixturenames:
         request.getfixturevalue("enable_custom_integrations")
+
+
+@pytest.fixture(autouse=True)
+def outputs_two_passes_after_the_alert(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sensor and MQTT output follow the alert two loop passes later, not 1 ms.
+
+    HA's test clock is frozen under `freezer`, so a real `OUTPUT_DELAY` would never
+    end and `async_block_till_done` would wait forever. The order is the same either
+    way; tests marked `real_output_delay` (and the end-to-end tests, whose hass is
+    another process) keep the real delay.
+    """
+    if "real_output_delay" not in request.keywords:
+        monkeypatch.setattr(fanout, "OUTPUT_DELAY", 0)
 
 
 @pytest.fixture(autouse=True)

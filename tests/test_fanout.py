@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient, WebSo
 
 from custom_components.frigate_rules.const import EVENT_ALERT
 from custom_components.frigate_rules.core.model import Evaluation, Reason, Rule
-from custom_components.frigate_rules.fanout import RuleOutputs
+from custom_components.frigate_rules.fanout import OUTPUT_DELAY, RuleOutputs
 
 from .conftest import make_entry, rule_sensor_id, rule_subentry, setup_entry
 
@@ -97,6 +97,27 @@ async def test_a_burst_reaches_sensor_and_publisher_in_order_two_passes_later(
         ("removed", "r1"),
         ("next_context", None),
     ]
+
+
+@pytest.mark.real_output_delay
+async def test_outside_tests_the_outputs_wait_output_delay_after_the_alert(
+    hass: HomeAssistant,
+) -> None:
+    """Long after the websocket writer's pass, so that its clients read first."""
+    recorder = Recorder()
+    fanout = outputs(hass, recorder)
+    loop = asyncio.get_running_loop()
+    written_at: list[float] = []
+    recorder.rule_changed = lambda _rule_id: written_at.append(loop.time())  # type: ignore[method-assign]
+    alerted_at = loop.time()
+    fanout.apply(RULE, None, ON, 1.0)
+    for _ in range(3):  # the writer's passes, and one more: nothing yet
+        await asyncio.sleep(0)
+    assert recorder.calls == [("alert", 1.0)]
+    await hass.async_block_till_done()
+    assert len(written_at) == 1
+    assert written_at[0] - alerted_at >= OUTPUT_DELAY
+    assert recorder.calls[1:] == [("state", True), ("mqtt_alert", 1.0), ("next_context", None)]
 
 
 async def test_stopping_drops_what_is_still_queued(hass: HomeAssistant) -> None:

@@ -8,11 +8,13 @@ retained state before its alert, so a consumer that sees the alert also has the 
 The sensor and the publisher wait for the websocket. HA's websocket API queues the
 alert, releases its writer in the loop's next pass (it coalesces) and the writer sends
 it in the pass after; work done before then would hold the alert back from dashboards
-and websocket clients. So the flush starts in the next pass and yields once more,
-landing behind the writer. One queue keeps the outputs in the order the evaluations
-happened, whatever the burst. The publisher then waits `DRAIN_DELAY` (2 ms) before it
-hands the packets to paho, so that the broker's work does not compete with the
-clients that have just been sent the alert. Last, the alert manager makes the
+and websocket clients. Work done right after it holds the alert back too, when a
+client on the same host was woken on hass's CPU (Linux places a woken reader where its
+writer runs): the client waits until hass is idle. So the flush waits `OUTPUT_DELAY`
+(1 ms), long after the writer, and hass is idle meanwhile. One queue keeps the outputs
+in the order the evaluations happened, whatever the burst. The publisher then waits
+`DRAIN_DELAY` (2 ms) more before it hands the packets to paho, so that the broker's
+work does not compete with those clients either. Last, the alert manager makes the
 context of the next alert, which is thus not made on that alert's way.
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
 
@@ -29,6 +31,9 @@ from .alerts import AlertManager
 from .core.model import Condition, Evaluation
 from .notifier import Notifier
 from .outbound import Outbound
+
+# How long the sensor, the MQTT output and the next alert's context wait after an alert.
+OUTPUT_DELAY: Final = 0.001
 
 type _Tail = tuple[Condition, bool | None, Sequence[Mapping[str, Any]]]
 """A rule, its state to publish (None: it was removed), its alerts to publish."""
@@ -75,9 +80,9 @@ class RuleOutputs:
             )
 
     async def _async_flush(self) -> None:
-        # Started in the pass in which the websocket API releases its writer; one more
-        # yield lets the writer send the alert first.
-        await asyncio.sleep(0)
+        # Started in the pass in which the websocket API releases its writer; the writer
+        # sends in the next, and its clients read while hass idles.
+        await asyncio.sleep(OUTPUT_DELAY)
         self._flush = None
         tails = self._tails
         while tails:
