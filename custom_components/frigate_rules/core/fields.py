@@ -193,18 +193,26 @@ def id_of(value: object, field: str = "id") -> str | Rejected:
     return bad_string(field, value)
 
 
-def identity_of(data: dict[str, Any]) -> tuple[str, str, str] | Rejected:
-    """`id`, `camera` and `label` of a tracked object (an MQTT event's `after`, an API row)."""
+def source_of(data: dict[str, Any]) -> tuple[str, str] | Rejected:
+    """`id` and `camera` of a tracked object or a review."""
     event_id = id_of(data.get("id"))
     if isinstance(event_id, Rejected):
         return event_id
     camera = name_of(data.get("camera"), "camera")
     if isinstance(camera, Rejected):
         return camera
+    return event_id, camera
+
+
+def identity_of(data: dict[str, Any]) -> tuple[str, str, str] | Rejected:
+    """`id`, `camera` and `label` of a tracked object (an MQTT event's `after`, an API row)."""
+    source = source_of(data)
+    if isinstance(source, Rejected):
+        return source
     label = name_of(data.get("label"), "label")
     if isinstance(label, Rejected):
         return label
-    return event_id, camera, label
+    return *source, label
 
 
 def bad_string(name: str, value: object) -> Rejected:

@@ -26,15 +26,14 @@ from .fields import (
     Rejected,
     confidence,
     frame_time_of,
-    id_of,
     identity_of,
     load,
-    name_of,
     share,
     share_id,
     shared_names,
     shared_percents,
     shared_zones,
+    source_of,
     sub_label_of,
     text_of,
     zones_of,
@@ -205,12 +204,10 @@ def parse_review(
         return envelope
     kind, after = envelope
 
-    review_id = id_of(after.get("id"))
-    if isinstance(review_id, Rejected):
-        return review_id
-    camera = name_of(after.get("camera"), "camera")
-    if isinstance(camera, Rejected):
-        return camera
+    source = source_of(after)
+    if isinstance(source, Rejected):
+        return source
+    review_id, camera = source
     data = after.get("data")
     if type(data) is not dict:
         return Rejected("missing_field:data" if data is None else "bad_type:data")
