@@ -84,6 +84,18 @@ class Cpu:
         if not await self.stack.ws.wait_for(lambda: self._count(BASELINE) > base, 60):
             raise RuntimeError("the sentinel automation did not fire within 60 s")
 
+    async def _sentinel_live(self) -> None:
+        """Until the (re)loaded sentinel automation answers: its MQTT subscription
+        is made after the reload returns, and a sentinel sent before it is lost."""
+        deadline = time.monotonic() + 60
+        while True:
+            base = self._count(BASELINE)
+            self.pub.publish(TOPIC_SENTINEL, b"probe")
+            if await self.stack.ws.wait_for(lambda: self._count(BASELINE) > base, 0.5):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the sentinel automation did not answer within 60 s")
+
     async def configure(self, phase: str) -> None:
         """Switch to one phase's setup and prove it live with a probe alert."""
         templates, automations = handwritten_yaml(
@@ -91,6 +103,7 @@ class Cpu:
         )
         await self.stack.set_entry_enabled(phase == RULES)
         await self.stack.set_yaml(templates, [*automations, SENTINEL_AUTOMATION])
+        await self._sentinel_live()
         if phase != BASELINE:
             deadline = time.monotonic() + 60
             while True:
