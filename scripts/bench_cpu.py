@@ -85,13 +85,20 @@ class Cpu:
             raise RuntimeError("the sentinel automation did not fire within 60 s")
 
     async def _sentinel_live(self) -> None:
-        """Until the (re)loaded sentinel automation answers: its MQTT subscription
-        is made after the reload returns, and a sentinel sent before it is lost."""
+        """Until the (re)loaded sentinel automation answers.
+
+        Its MQTT subscription is made after the reload returns: a sentinel sent before
+        that is lost, and the drain after a burst would wait in vain.
+        """
         deadline = time.monotonic() + 60
         while True:
             base = self._count(BASELINE)
             self.pub.publish(TOPIC_SENTINEL, b"probe")
-            if await self.stack.ws.wait_for(lambda: self._count(BASELINE) > base, 0.5):
+            answered = await self.stack.ws.wait_for(
+                lambda base=base: self._count(BASELINE) > base,  # type: ignore[misc]
+                0.5,
+            )
+            if answered:
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError("the sentinel automation did not answer within 60 s")

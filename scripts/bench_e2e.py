@@ -95,10 +95,14 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                     "together": latency.together,
                     "isolated": latency.isolated,
                 }
+                results = []
                 for mode in args.modes:
                     result = await modes[mode]()
+                    results.append(result)
                     bench_latency.report(result, args)
                     print(f"  load average: {load_average()}")
+                if args.samples_out:
+                    bench_latency.write_samples(results, args.samples_out)
             finally:
                 await latency.close()
 
@@ -152,6 +156,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="on",
         help="the frigate_rules entry's own MQTT publisher: on (as shipped: QoS 1), "
         "on with QoS 0, or off",
+    )
+    parser.add_argument(
+        "--samples-out",
+        metavar="FILE",
+        help="write every timed latency sample (publish stamp, arrivals) as JSON lines",
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the work dir (hass logs)")

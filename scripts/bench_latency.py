@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import math
 import random
 import time
@@ -280,11 +281,43 @@ def report(run: Run, args: Any) -> None:
             "for the others (see the paired differences), so\n  these ratios stay near "
             "1.0 whatever a path costs. Isolated shows each path's own cost."
         )
+    _net_of_broker(run)
     print(f"  {'ratio (' + run.name + ')':<34}{'value':>7}  budget")
     for pct, other, budget in BUDGETS:
         value = ratio(stats[RULES][pct], stats[other][pct])
         label = f"p{pct} frigate_rules/{other}"
         print(f"  {label:<34}{value:>6.2f}x  <= {budget:.1f}x  {verdict(value, budget)}")
+
+
+def _net_of_broker(run: Run) -> None:
+    """Each path's time beyond the broker's own delivery of the same message.
+
+    The echo subscriber gets each timed message straight from the broker; a path's
+    arrival minus the echo's, sample by sample, is what hass and the websocket add.
+    It leaves out the publish and broker time that all paths share (and that moves
+    with the machine's load), so it shows whether a ratio moved with hass or not.
+    """
+    cells = []
+    for path in HA_PATHS:
+        net = [
+            arrival - echo
+            for s in run.samples
+            if (arrival := s.arrivals.get(path)) is not None
+            and (echo := s.arrivals.get(BROKER)) is not None
+        ]
+        if net:
+            cells.append(f"{path} {ms(median(net))}")
+    if cells:
+        print(f"  beyond the broker, same message, p50 ms: {', '.join(cells)}")
+
+
+def write_samples(runs: Sequence[Run], path: str) -> None:
+    """Every sample's publish stamp and arrivals, one JSON line per sample."""
+    with open(path, "w", encoding="utf-8") as out:
+        for run in runs:
+            for sample in run.samples:
+                row = {"mode": run.name, "published": sample.published, **sample.arrivals}
+                out.write(json.dumps(row) + "\n")
 
 
 def _paired(run: Run, stats: dict[str, dict[int, float]]) -> None:
