@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +100,6 @@ class RuleBinarySensor(NotifiedEntity, BinarySensorEntity):
             subentry.title,
             "Sequence" if subentry.subentry_type == SUBENTRY_SEQUENCE else "Rule",
         )
-        self._pending_write: asyncio.Task[None] | None = None
 
     async def async_added_to_hass(self) -> None:
         """Listen to the engine, showing the rule's current evaluation at once."""
@@ -143,32 +141,16 @@ class RuleBinarySensor(NotifiedEntity, BinarySensorEntity):
 
     @callback
     def _refresh(self) -> None:
-        """Write in the loop's next pass, once however many evaluations came before.
+        """Write only when something a user can see changed.
 
-        The same MQTT message may just have fired this rule's alert; writing the state
-        inline would hold that event back from automations and websocket clients.
+        Woken by the fan-out's flush, once per rule however many evaluations came
+        before, and after the alert has left: writing here holds no event back.
         """
-        if self._pending_write is None:
-            # A task (not a bare call_soon) so that hass.async_block_till_done and
-            # shutdown know about it; not eager, so it runs after the event is out.
-            self._pending_write = self.hass.async_create_task(
-                self._async_write_if_changed(), eager_start=False
-            )
-
-    async def _async_write_if_changed(self) -> None:
-        """Write only when something a user can see changed."""
-        self._pending_write = None
         current = self._current()
         if current == (self._attr_is_on, self._attr_extra_state_attributes):
             return
         self._attr_is_on, self._attr_extra_state_attributes = current
         self.async_write_ha_state()
-
-    async def async_will_remove_from_hass(self) -> None:
-        """Drop a write that is still pending."""
-        if self._pending_write is not None:
-            self._pending_write.cancel()
-            self._pending_write = None
 
 
 def _iso(timestamp: float | None) -> str | None:

@@ -85,12 +85,14 @@ class RuleOutputs:
         await asyncio.sleep(OUTPUT_DELAY)
         self._flush = None
         tails = self._tails
+        # Each sensor shows its rule's latest evaluation: one write per rule, first.
+        for rule_id in {rule.rule_id: None for rule, matched, _ in tails if matched is not None}:
+            self.notifier.rule_changed(rule_id)
         while tails:
             rule, matched, fired = tails.popleft()
             if matched is None:
                 self.outbound.rule_removed(rule)
                 continue
-            self.notifier.rule_changed(rule.rule_id)
             self.outbound.rule_state(rule, matched)
             for data in fired:
                 self.outbound.rule_alert(rule, data)

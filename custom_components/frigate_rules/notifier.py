@@ -1,9 +1,9 @@
 """Wakes the entities that show what changed: a rule's sensor, or the counters.
 
-A rule's sensor is woken for every evaluation of its rule (it writes only when what a
-user sees changed). Counters change on every message and every publish, so their
-entities are woken at most once per `STATS_WRITE_INTERVAL`; availability changes wake
-them at once.
+A rule's sensor is woken once per flush of the fan-out in which its rule was evaluated
+(it writes only when what a user sees changed). Counters change on every message and
+every publish, so their entities are woken at most once per `STATS_WRITE_INTERVAL`;
+availability changes wake them at once.
 """
 
 from __future__ import annotations
