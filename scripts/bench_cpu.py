@@ -77,11 +77,15 @@ class Cpu:
     def _count(self, name: str) -> int:
         return len(self.stack.ws.stamped[self.subs[name]])
 
+    async def _sentinel_answered(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Publish one sentinel; whether the sentinel automation fired within `timeout`."""
+        base = self._count(BASELINE)
+        self.pub.publish(TOPIC_SENTINEL, b"sentinel")
+        return await self.stack.ws.wait_for(lambda: self._count(BASELINE) > base, timeout)
+
     async def _drain(self) -> None:
         """Until hass has handled everything published before the sentinel."""
-        base = self._count(BASELINE)
-        self.pub.publish(TOPIC_SENTINEL, b"drain")
-        if not await self.stack.ws.wait_for(lambda: self._count(BASELINE) > base, 60):
+        if not await self._sentinel_answered(60):
             raise RuntimeError("the sentinel automation did not fire within 60 s")
 
     async def _sentinel_live(self) -> None:
@@ -91,15 +95,7 @@ class Cpu:
         that is lost, and the drain after a burst would wait in vain.
         """
         deadline = time.monotonic() + 60
-        while True:
-            base = self._count(BASELINE)
-            self.pub.publish(TOPIC_SENTINEL, b"probe")
-            answered = await self.stack.ws.wait_for(
-                lambda base=base: self._count(BASELINE) > base,  # type: ignore[misc]
-                0.5,
-            )
-            if answered:
-                return
+        while not await self._sentinel_answered(0.5):
             if time.monotonic() > deadline:
                 raise RuntimeError("the sentinel automation did not answer within 60 s")
 
